@@ -1,0 +1,36 @@
+"""Alembic environment: runs on the connection tasks-api hands over, or on DATABASE_URL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import context
+from sqlmodel import SQLModel
+
+import models.task  # noqa: F401  (registers the tables on SQLModel.metadata)
+import models.user  # noqa: F401
+
+target_metadata = SQLModel.metadata
+
+
+def run_migrations(connection: sa.Connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def main() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        run_migrations(connection)
+        return
+    # Plain `alembic ...` from a shell (e.g. `alembic revision --autogenerate`).
+    from tasks_api.database import resolve_database_url
+    from tasks_api.settings import Settings
+
+    engine = sa.create_engine(resolve_database_url(Settings()), poolclass=sa.NullPool)
+    with engine.connect() as own_connection:
+        run_migrations(own_connection)
+    engine.dispose()
+
+
+main()

@@ -1,0 +1,138 @@
+"""Tasks: the SQLModel family TaskBase / TaskCreate / TaskUpdate / Task(table) / TaskPublic.
+
+The contract (``openapi/tasks-api.yaml``) validates every request before it gets here; the
+CHECK constraints on the table repeat its rules so that PostgreSQL refuses a bad row even if code
+is wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+from pydantic import AwareDatetime, ValidationError, field_validator
+from sqlmodel import Field, SQLModel
+
+from models.errors import InvalidTaskData
+from models.timestamps import utc_now
+
+TITLE_MAX_LENGTH = 200
+DESCRIPTION_MAX_LENGTH = 4000
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class TaskPriority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+def _to_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:  # e.g. 9999-12-31T23:00:00-05:00 is past year 9999 in UTC
+        raise ValueError("is outside the range of representable dates in UTC") from error
+
+
+class TaskBase(SQLModel):
+    title: str = Field(max_length=TITLE_MAX_LENGTH)
+    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX_LENGTH)
+    status: TaskStatus = Field(default=TaskStatus.PENDING, sa_type=sa.String(16))
+    priority: TaskPriority = Field(default=TaskPriority.NORMAL, sa_type=sa.String(16))
+    due_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class TaskCreate(TaskBase):
+    """A new task, or the full replacement of one."""
+
+    due_at: AwareDatetime | None = None
+
+    _due_at_in_utc = field_validator("due_at")(_to_utc)
+
+
+class TaskUpdate(SQLModel):
+    """A merge patch: only the fields the client sent are set (``model_fields_set``)."""
+
+    title: str | None = None
+    description: str | None = None
+    status: TaskStatus | None = None
+    priority: TaskPriority | None = None
+    due_at: AwareDatetime | None = None
+
+    _due_at_in_utc = field_validator("due_at")(_to_utc)
+
+
+class Task(TaskBase, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        sa.CheckConstraint(
+            f"char_length(title) BETWEEN 1 AND {TITLE_MAX_LENGTH}"
+            r" AND btrim(title, E' \t\n\r\f\x0B') <> ''",
+            name="ck_tasks_title",
+        ),
+        sa.CheckConstraint(
+            f"description IS NULL OR char_length(description) <= {DESCRIPTION_MAX_LENGTH}",
+            name="ck_tasks_description",
+        ),
+        sa.CheckConstraint(
+            "status IN ('pending', 'in_progress', 'completed')", name="ck_tasks_status"
+        ),
+        sa.CheckConstraint("priority IN ('low', 'normal', 'high')", name="ck_tasks_priority"),
+        sa.CheckConstraint(
+            "(status = 'completed') = (completed_at IS NOT NULL)", name="ck_tasks_completed_at"
+        ),
+        sa.Index("ix_tasks_user_id_created_at_id", "user_id", "created_at", "id"),
+    )
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", max_length=128)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=sa.DateTime(timezone=True))
+    completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+    def set_status(self, status: TaskStatus, now: datetime) -> None:
+        """Change status, keeping ``completed_at`` consistent with it."""
+        if status == TaskStatus.COMPLETED and self.completed_at is None:
+            self.completed_at = now
+        elif status != TaskStatus.COMPLETED:
+            self.completed_at = None
+        self.status = status
+
+
+class TaskPublic(TaskBase):
+    id: UUID
+    user_id: str
+    completed: bool
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, task: Task) -> TaskPublic:
+        return cls.model_validate(task, update={"completed": task.status == TaskStatus.COMPLETED})
+
+
+InputModel = TypeVar("InputModel", TaskCreate, TaskUpdate)
+
+
+def parse_input(model: type[InputModel], body: dict[str, Any]) -> InputModel:
+    """Build an input model from a contract-valid body; what still fails is the client's error."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise InvalidTaskData(
+            [
+                {"pointer": "".join(f"/{part}" for part in issue["loc"]), "detail": issue["msg"]}
+                for issue in error.errors()
+            ]
+        ) from error

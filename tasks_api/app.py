@@ -1,0 +1,85 @@
+"""The app factory: ``create_app(settings)`` wires the contract, database, validation and errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from connexion import AsyncApp, ConnexionMiddleware
+from connexion.exceptions import ProblemException
+from connexion.middleware import MiddlewarePosition
+from connexion.operations import AbstractOperation
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
+
+from models.errors import DomainError
+from tasks_api import problems
+from tasks_api.contract import Contract
+from tasks_api.database import Database, resolve_database_url
+from tasks_api.openapi31 import accept_openapi_31, validator_map
+from tasks_api.paths import SPEC_PATH
+from tasks_api.schema_migrations import head_revision
+from tasks_api.settings import Settings
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+class SnakeCaseResolver(Resolver):  # type: ignore[misc]
+    """``operationId: listTasks`` + ``x-openapi-router-controller: handlers.tasks`` ->
+    ``handlers.tasks.list_tasks``: SDK-friendly ids, PEP 8 handler names, explicit mapping."""
+
+    def resolve_operation_id(self, operation: AbstractOperation) -> str:
+        function = re.sub(r"(?<!^)(?=[A-Z])", "_", operation.operation_id).lower()
+        return f"{operation.router_controller}.{function}"
+
+
+def _acceptable_request_id(value: str) -> bool:
+    return 0 < len(value) <= 200 and value.isprintable()
+
+
+def create_app(settings: Settings) -> AsyncApp:
+    accept_openapi_31()
+    database = Database.for_url(resolve_database_url(settings), settings)
+    state = {
+        "database": database,
+        "contract": Contract.load(SPEC_PATH),
+        "expected_migration": head_revision(),
+    }
+
+    @asynccontextmanager
+    async def lifespan(_: ConnexionMiddleware) -> AsyncIterator[dict[str, Any]]:
+        yield state
+        database.engine.dispose()
+
+    app = AsyncApp(__name__, lifespan=lifespan)
+    app.add_api(
+        SPEC_PATH,
+        resolver=SnakeCaseResolver(),
+        strict_validation=True,
+        validate_responses=settings.validate_responses,
+        validator_map=validator_map(settings.max_body_bytes),
+        # The contract declares its own /openapi.json, /openapi.yaml and /docs.
+        swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
+    )
+    app.add_error_handler(ProblemException, problems.render_problem_exception)
+    app.add_error_handler(HTTPException, problems.render_http_exception)
+    app.add_error_handler(DomainError, problems.render_domain_error)
+    app.add_error_handler(SQLAlchemyError, problems.render_database_error)
+    app.add_error_handler(Exception, problems.render_unexpected_error)
+    app.add_middleware(
+        CorrelationIdMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        header_name=REQUEST_ID_HEADER,
+        validator=_acceptable_request_id,
+    )
+    return app
+
+
+def create_app_from_environment() -> AsyncApp:
+    """For uvicorn's ``--factory`` (each worker process builds its own app)."""
+    return create_app(Settings())

@@ -1,0 +1,206 @@
+"""OpenAPI 3.1 on Connexion 3: the spec checked as 3.1, data validated as JSON Schema 2020-12.
+
+Connexion 3.3 checks every spec against the OpenAPI 3.0 schema (so it refuses ``openapi: 3.1.x``)
+and validates data with Draft 4 rules, silently ignoring 2020-12 keywords such as numeric
+``exclusiveMinimum`` and ``const`` (spec-first/connexion#1396). This module fixes both:
+
+* the spec loader checks 3.1 documents with openapi-spec-validator's 3.1 rules;
+* parameters, request bodies and response bodies are validated by jsonschema-rs (Draft 2020-12,
+  formats enforced), each schema compiled once and reused for every request.
+
+Connexion internals touched, each guarded by ``tests/test_openapi31_support.py`` so that an
+upgrade that moves them fails loudly instead of silently falling back to Draft 4:
+
+1. ``connexion.spec.Specification._validate_spec`` is overridden on ``OpenAPISpecification``
+   (the loader offers no hook); 3.0 documents still go to the original.
+2. ``VALIDATOR_MAP`` entries are swapped through the public ``validator_map`` argument, but the
+   methods overridden there are private: ``ParameterValidator.validate_parameter`` (static),
+   ``JSONRequestBodyValidator._parse`` / ``._validate`` and
+   ``JSONResponseBodyValidator._parse`` / ``._validate``.
+3. Schemas handed to validators are the same dict objects on every request (Connexion resolves
+   the spec once); the compile cache relies on that and a test counts compilations.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncGenerator, Generator, Mapping
+from typing import Any, ClassVar
+
+import jsonschema_rs
+import orjson
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import InvalidSpecification, NonConformingResponseBody
+from connexion.spec import OpenAPISpecification, Specification
+from connexion.validators import (
+    VALIDATOR_MAP,
+    JSONRequestBodyValidator,
+    JSONResponseBodyValidator,
+    ParameterValidator,
+)
+from openapi_spec_validator import OpenAPIV31SpecValidator
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+from starlette.types import Scope
+
+from tasks_api.problems import PayloadTooLarge, malformed_request, validation_problem
+
+_ORIGINAL_VALIDATE_SPEC = Specification.__dict__["_validate_spec"]
+
+
+class CompiledSchemas:
+    """jsonschema-rs validators keyed by the identity of the schema dict they were built from.
+
+    The cache holds each schema alongside its validator, so an id can never be reused by another
+    dict while its entry lives.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[Mapping[str, Any], jsonschema_rs.Validator]] = {}
+        self._lock = threading.Lock()
+        self.compilations = 0
+
+    def validator_for(self, schema: Mapping[str, Any]) -> jsonschema_rs.Validator:
+        entry = self._by_id.get(id(schema))
+        if entry is not None and entry[0] is schema:
+            return entry[1]
+        validator = jsonschema_rs.Draft202012Validator(_standalone(schema), validate_formats=True)
+        with self._lock:
+            self._by_id[id(schema)] = (schema, validator)
+            self.compilations += 1
+        return validator
+
+
+COMPILED_SCHEMAS = CompiledSchemas()
+
+# Keywords whose values map names to subschemas (so a key there is a name, not a keyword).
+_NAME_MAPS = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})
+
+
+def _standalone(node: Any, names: bool = False) -> Any:
+    """A copy of the schema without the ``components`` Connexion attaches for ``$ref`` lookups.
+
+    Connexion has already inlined every ``$ref``, and the attached components may contain the
+    schema itself, a cycle no validator can compile.
+    """
+    if isinstance(node, dict):
+        return {
+            key: _standalone(value, names=not names and key in _NAME_MAPS)
+            for key, value in node.items()
+            if names or key != "components"
+        }
+    if isinstance(node, list):
+        return [_standalone(item) for item in node]
+    return node
+
+
+def _json_pointer(path: list[str | int]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _errors(schema: Mapping[str, Any], instance: Any, pointer_prefix: str = "") -> list[dict[str, str]]:
+    try:
+        found = COMPILED_SCHEMAS.validator_for(schema).iter_errors(instance)
+        return [
+            {"pointer": pointer_prefix + _json_pointer(error.instance_path), "detail": error.message}
+            for error in found
+        ]
+    except UnicodeEncodeError:
+        # Lone surrogates cannot become UTF-8, so neither jsonschema-rs nor PostgreSQL takes them.
+        return [{"pointer": pointer_prefix or "/", "detail": "contains a lone UTF-16 surrogate"}]
+
+
+def _validate_spec(cls: type[OpenAPISpecification], spec: dict[str, Any]) -> None:
+    if not str(spec.get("openapi", "")).startswith("3.1"):
+        _ORIGINAL_VALIDATE_SPEC.__func__(cls, spec)
+        return
+    try:
+        OpenAPIV31SpecValidator(spec).validate()
+    except OpenAPIValidationError as error:
+        raise InvalidSpecification.create_from(error) from error
+
+
+def accept_openapi_31() -> None:
+    """Let Connexion load 3.1 documents, checked against the 3.1 rules (idempotent)."""
+    OpenAPISpecification._validate_spec = classmethod(_validate_spec)  # type: ignore[method-assign,assignment,arg-type]
+
+
+class Draft202012ParameterValidator(ParameterValidator):  # type: ignore[misc]
+    @staticmethod
+    def validate_parameter(
+        parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
+    ) -> str | None:
+        if value is None:
+            if param.get("required"):
+                return f"Missing {parameter_type} parameter '{param['name']}'"
+            return None
+        errors = _errors(param.get("schema", param), value)
+        if errors:
+            raise validation_problem(
+                f"The {parameter_type} parameter '{param['name']}' is invalid.",
+                [{"pointer": param["name"], "detail": error["detail"]} for error in errors],
+            )
+        return None
+
+
+class Draft202012RequestBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+    """JSON bodies: size-limited, parsed strictly (orjson refuses invalid UTF-8 and lone
+    surrogates, which PostgreSQL could not store), validated with 2020-12 rules."""
+
+    max_body_bytes: ClassVar[int] = 1024 * 1024
+
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in stream:
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise PayloadTooLarge(self.max_body_bytes)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        if not body:
+            return None
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise malformed_request(f"The body is not valid JSON: {error}") from error
+
+    def _validate(self, body: Any) -> None:
+        if body is None and not self._nullable:
+            raise malformed_request("The request body must not be empty.")
+        errors = _errors(self._schema, body)
+        if errors:
+            raise validation_problem("The request body does not match the contract.", errors)
+
+
+class Draft202012ResponseBodyValidator(JSONResponseBodyValidator):  # type: ignore[misc]
+    def _parse(self, stream: Generator[bytes, None, None]) -> Any:
+        body = b"".join(stream)
+        if not body:
+            return None
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise NonConformingResponseBody(str(error)) from error
+
+    def _validate(self, body: Any) -> None:
+        errors = _errors(self._schema, body)
+        if errors:
+            details = "; ".join(f"{error['pointer'] or '/'}: {error['detail']}" for error in errors)
+            raise NonConformingResponseBody(
+                detail=f"Response body does not conform to specification. {details}"
+            )
+
+
+def validator_map(max_body_bytes: int) -> dict[str, Any]:
+    """The ``validator_map`` for ``add_api``: 2020-12 validators for every JSON media type."""
+    request_body = type(
+        "SizedDraft202012RequestBodyValidator",
+        (Draft202012RequestBodyValidator,),
+        {"max_body_bytes": max_body_bytes},
+    )
+    return {
+        "parameter": Draft202012ParameterValidator,
+        "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": request_body}),
+        "response": MediaTypeDict({**VALIDATOR_MAP["response"], "*/*json": Draft202012ResponseBodyValidator}),
+    }
+

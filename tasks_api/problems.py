@@ -1,0 +1,176 @@
+"""The one place where errors become RFC 9457 problem+json responses.
+
+Domain errors (``models.errors``) know nothing about HTTP; the table below gives each its status
+and problem type. Connexion's and Starlette's own HTTP errors are re-rendered with the same
+catalogue, so every error a client sees has a stable ``type``, a ``detail`` and an ``instance``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
+
+from models.errors import DomainError, InvalidTaskData, TaskNotFound
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+DATABASE_RETRY_AFTER_SECONDS = 5
+INTERNAL_ERROR_DETAIL = "The server failed to handle the request; it has been logged."
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    status: int
+    slug: str
+    title: str
+
+    @property
+    def type(self) -> str:
+        return f"/problems/{self.slug}"
+
+
+MALFORMED_REQUEST = ProblemKind(400, "malformed-request", "Malformed request")
+VALIDATION_ERROR = ProblemKind(400, "validation-error", "Invalid request")
+NOT_FOUND = ProblemKind(404, "not-found", "Not found")
+METHOD_NOT_ALLOWED = ProblemKind(405, "method-not-allowed", "Method not allowed")
+PAYLOAD_TOO_LARGE = ProblemKind(413, "payload-too-large", "Payload too large")
+UNSUPPORTED_MEDIA_TYPE = ProblemKind(415, "unsupported-media-type", "Unsupported media type")
+INTERNAL_ERROR = ProblemKind(500, "internal-error", "Internal server error")
+SERVICE_UNAVAILABLE = ProblemKind(503, "service-unavailable", "Service unavailable")
+
+_KIND_BY_STATUS = {
+    kind.status: kind
+    for kind in (
+        VALIDATION_ERROR,
+        NOT_FOUND,
+        METHOD_NOT_ALLOWED,
+        PAYLOAD_TOO_LARGE,
+        UNSUPPORTED_MEDIA_TYPE,
+        INTERNAL_ERROR,
+        SERVICE_UNAVAILABLE,
+    )
+}
+
+_KIND_BY_DOMAIN_ERROR: dict[type[DomainError], ProblemKind] = {
+    TaskNotFound: NOT_FOUND,
+    InvalidTaskData: VALIDATION_ERROR,
+}
+
+
+def problem_exception(
+    kind: ProblemKind, detail: str, *, headers: dict[str, str] | None = None, **extensions: Any
+) -> ProblemException:
+    return ProblemException(
+        status=kind.status,
+        title=kind.title,
+        detail=detail,
+        type=kind.type,
+        headers=headers,
+        ext=extensions or None,
+    )
+
+
+def malformed_request(detail: str) -> ProblemException:
+    return problem_exception(MALFORMED_REQUEST, detail)
+
+
+def validation_problem(detail: str, errors: list[dict[str, str]]) -> ProblemException:
+    return problem_exception(VALIDATION_ERROR, detail, errors=errors)
+
+
+class PayloadTooLarge(ProblemException):  # type: ignore[misc]
+    def __init__(self, limit: int) -> None:
+        kind = PAYLOAD_TOO_LARGE
+        super().__init__(
+            status=kind.status, title=kind.title, type=kind.type, detail=f"The body is over {limit} bytes."
+        )
+
+
+def _response(
+    request: ConnexionRequest,
+    kind: ProblemKind,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> ConnexionResponse:
+    body = {
+        "type": kind.type,
+        "title": kind.title,
+        "status": kind.status,
+        "detail": detail,
+        "instance": request.url.path,
+        **(extensions or {}),
+    }
+    return ConnexionResponse(
+        status_code=kind.status,
+        mimetype=PROBLEM_JSON,
+        content_type=PROBLEM_JSON,
+        body=orjson.dumps(body),
+        headers=headers or {},
+    )
+
+
+def render_problem_exception(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    """Connexion's problems (its own and ours): keep our kinds, name Connexion's by status."""
+    assert isinstance(error, ProblemException)
+    if error.type and error.type != "about:blank":
+        kind = ProblemKind(error.status, error.type.removeprefix("/problems/"), error.title)
+    else:
+        kind = _KIND_BY_STATUS.get(error.status) or ProblemKind(error.status, "http-error", error.title or "Error")
+    detail = str(error.detail or kind.title)
+    if kind.status == 500:
+        # Connexion's 500s (e.g. a response that breaks the contract) describe our internals.
+        logger.error("%s on %s %s: %s", kind.title, request.method, request.url.path, detail)
+        detail = INTERNAL_ERROR_DETAIL
+    return _response(request, kind, detail, headers=error.headers, extensions=error.ext)
+
+
+def render_http_exception(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    """Starlette's routing errors: unknown path (404) and known path, wrong method (405)."""
+    assert isinstance(error, HTTPException)
+    kind = _KIND_BY_STATUS.get(error.status_code) or ProblemKind(error.status_code, "http-error", "Error")
+    detail = {
+        404: f"Nothing is served at {request.url.path}.",
+        405: f"{request.method} is not allowed on {request.url.path}.",
+    }.get(error.status_code, str(error.detail))
+    return _response(request, kind, detail, headers=dict(error.headers or {}))
+
+
+def render_domain_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    assert isinstance(error, DomainError)
+    kind = _KIND_BY_DOMAIN_ERROR.get(type(error), VALIDATION_ERROR)
+    errors = getattr(error, "errors", None)
+    return _response(request, kind, str(error), extensions={"errors": errors} if errors else None)
+
+
+def render_database_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    if isinstance(error, DataError):
+        # PostgreSQL refused a value the contract let through: the client's input, not our fault.
+        logger.warning("database refused a value: %s", error.orig)
+        return _response(request, VALIDATION_ERROR, "A value in the request cannot be stored.")
+    if isinstance(error, OperationalError | PoolTimeoutError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    ):
+        logger.error("database unavailable: %s", error)
+        return _response(
+            request,
+            SERVICE_UNAVAILABLE,
+            "The database is unavailable; try again shortly.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+    return render_unexpected_error(request, error)
+
+
+def render_unexpected_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return _response(request, INTERNAL_ERROR, INTERNAL_ERROR_DETAIL)

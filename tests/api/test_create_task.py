@@ -1,0 +1,161 @@
+"""POST /api/{user_id}/tasks"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.api.helpers import assert_problem, tasks_url
+
+
+class TestCreateTask201:
+    def test_defaults_every_optional_field(self, client: TestClient) -> None:
+        response = client.post(tasks_url(), json={"title": "Buy milk"})
+
+        assert response.status_code == 201
+        body = response.json()
+        assert response.headers["location"] == f"/api/alice/tasks/{body['id']}"
+        assert body == {
+            "id": body["id"],
+            "user_id": "alice",
+            "title": "Buy milk",
+            "description": None,
+            "status": "pending",
+            "completed": False,
+            "priority": "normal",
+            "due_at": None,
+            "created_at": body["created_at"],
+            "updated_at": body["created_at"],
+            "completed_at": None,
+        }
+        assert datetime.fromisoformat(body["created_at"]).utcoffset().total_seconds() == 0
+
+    def test_stores_due_at_in_utc(self, client: TestClient) -> None:
+        body = client.post(
+            tasks_url(), json={"title": "Call", "due_at": "2026-05-01T12:00:00+02:00"}
+        ).json()
+
+        assert body["due_at"] == "2026-05-01T10:00:00Z"
+
+    def test_created_completed_task_has_completed_at(self, client: TestClient) -> None:
+        body = client.post(tasks_url(), json={"title": "Done already", "status": "completed"}).json()
+
+        assert body["completed"] is True
+        assert body["completed_at"] == body["created_at"]
+
+    def test_is_listed_afterwards(self, client: TestClient) -> None:
+        created = client.post(tasks_url(), json={"title": "Buy milk"}).json()
+
+        assert client.get(tasks_url()).json()["items"] == [created]
+
+    def test_quotes_unusual_user_ids_in_location(self, client: TestClient) -> None:
+        response = client.post(tasks_url("auth0|42"), json={"title": "x"})
+
+        assert response.headers["location"].startswith("/api/auth0%7C42/tasks/")
+
+
+class TestCreateTask400:
+    @pytest.mark.parametrize(
+        ("body", "pointer"),
+        [
+            ({}, ""),
+            ({"title": ""}, "/title"),
+            ({"title": " \t\n"}, "/title"),
+            ({"title": "x" * 201}, "/title"),
+            ({"title": "ok", "description": "x" * 4001}, "/description"),
+            ({"title": "ok", "status": "done"}, "/status"),
+            ({"title": "ok", "priority": "urgent"}, "/priority"),
+            ({"title": "ok", "due_at": "tomorrow"}, "/due_at"),
+            ({"title": "ok", "due_at": "2026-05-01T12:00:00"}, "/due_at"),
+            ({"title": "ok", "id": "6f1c1c5e-8d2a-4b7e-9a51-0c3d6f2b9e10"}, ""),
+            ({"title": "ok", "completed": True}, ""),
+            ({"title": 5}, "/title"),
+        ],
+    )
+    def test_refuses_input_that_breaks_the_contract(
+        self, client: TestClient, body: dict[str, object], pointer: str
+    ) -> None:
+        response = client.post(tasks_url(), json=body)
+
+        problem = assert_problem(response, 400, "validation-error")
+        assert pointer in [error["pointer"] for error in problem["errors"]]
+        assert problem["instance"] == "/api/alice/tasks"
+        assert client.get(tasks_url()).json()["items"] == []
+
+    def test_refuses_malformed_json(self, client: TestClient) -> None:
+        response = client.post(
+            tasks_url(), content=b'{"title": ', headers={"Content-Type": "application/json"}
+        )
+
+        assert_problem(response, 400, "malformed-request")
+
+    def test_refuses_a_missing_body(self, client: TestClient) -> None:
+        response = client.post(tasks_url(), headers={"Content-Type": "application/json"})
+
+        assert_problem(response, 400, "validation-error")
+
+    @pytest.mark.parametrize("title", ["nul\u0000byte", "\u0000"])
+    def test_refuses_nul_bytes_that_postgresql_cannot_store(
+        self, client: TestClient, title: str
+    ) -> None:
+        response = client.post(tasks_url(), json={"title": title})
+
+        assert_problem(response, 400, "validation-error")
+
+    def test_refuses_lone_surrogates_that_postgresql_cannot_store(self, client: TestClient) -> None:
+        response = client.post(
+            tasks_url(),
+            content=b'{"title": "half a pair \\ud800"}',
+            headers={"Content-Type": "application/json"},
+        )
+
+        assert_problem(response, 400, "malformed-request")
+
+    def test_refuses_invalid_utf8(self, client: TestClient) -> None:
+        response = client.post(
+            tasks_url(), content=b'{"title": "\xff"}', headers={"Content-Type": "application/json"}
+        )
+
+        assert_problem(response, 400, "malformed-request")
+
+    def test_refuses_a_due_date_that_leaves_the_calendar_in_utc(self, client: TestClient) -> None:
+        response = client.post(
+            tasks_url(), json={"title": "ok", "due_at": "9999-12-31T23:00:00-05:00"}
+        )
+
+        problem = assert_problem(response, 400, "validation-error")
+        assert problem["errors"][0]["pointer"] == "/due_at"
+
+    def test_refuses_an_invalid_user_id(self, client: TestClient) -> None:
+        response = client.post("/api/al%20ice/tasks", json={"title": "ok"})
+
+        problem = assert_problem(response, 400, "validation-error")
+        assert problem["errors"][0]["pointer"] == "user_id"
+
+    def test_refuses_unknown_query_parameters(self, client: TestClient) -> None:
+        response = client.post(tasks_url() + "?debug=1", json={"title": "ok"})
+
+        assert_problem(response, 400, "validation-error")
+
+
+class TestCreateTask413:
+    def test_refuses_a_body_over_one_mebibyte(self, client: TestClient) -> None:
+        response = client.post(
+            tasks_url(),
+            content=b'{"title": "' + b"x" * (1024 * 1024) + b'"}',
+            headers={"Content-Type": "application/json"},
+        )
+
+        assert_problem(response, 413, "payload-too-large")
+        assert client.get(tasks_url()).json()["items"] == []
+
+
+class TestCreateTask415:
+    def test_refuses_a_body_that_is_not_json(self, client: TestClient) -> None:
+        response = client.post(
+            tasks_url(), content=b"title=Buy milk", headers={"Content-Type": "text/plain"}
+        )
+
+        assert_problem(response, 415, "unsupported-media-type")

