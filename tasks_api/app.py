@@ -45,9 +45,10 @@ def _acceptable_request_id(value: str) -> bool:
 def create_app(settings: Settings) -> AsyncApp:
     accept_openapi_31()
     database = Database.for_url(resolve_database_url(settings), settings)
+    contract = Contract.load(SPEC_PATH)
     state = {
         "database": database,
-        "contract": Contract.load(SPEC_PATH),
+        "contract": contract,
         "expected_migration": head_revision(),
     }
 
@@ -67,7 +68,7 @@ def create_app(settings: Settings) -> AsyncApp:
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
     )
     app.add_error_handler(ProblemException, problems.render_problem_exception)
-    app.add_error_handler(HTTPException, problems.render_http_exception)
+    app.add_error_handler(HTTPException, problems.http_exception_renderer(contract.allowed_methods))
     app.add_error_handler(DomainError, problems.render_domain_error)
     app.add_error_handler(SQLAlchemyError, problems.render_database_error)
     app.add_error_handler(Exception, problems.render_unexpected_error)

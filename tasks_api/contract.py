@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from starlette.routing import compile_path
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 @dataclass(frozen=True)
 class Contract:
     yaml_text: str
     document: dict[str, Any]
+    _routes: list[tuple[re.Pattern[str], list[str]]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        routes = []
+        for template, item in self.document.get("paths", {}).items():
+            methods = {method.upper() for method in item if method in HTTP_METHODS}
+            if "GET" in methods:
+                methods.add("HEAD")
+            routes.append((compile_path(template)[0], sorted(methods)))
+        object.__setattr__(self, "_routes", routes)
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods the contract declares for a concrete request path (for ``Allow``)."""
+        return sorted({method for pattern, methods in self._routes if pattern.match(path) for method in methods})
 
     @classmethod
     def load(cls, path: Path) -> Contract:

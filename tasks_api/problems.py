@@ -8,6 +8,7 @@ catalogue, so every error a client sees has a stable ``type``, a ``detail`` and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,15 +136,29 @@ def render_problem_exception(request: ConnexionRequest, error: Exception) -> Con
     return _response(request, kind, detail, headers=error.headers, extensions=error.ext)
 
 
-def render_http_exception(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-    """Starlette's routing errors: unknown path (404) and known path, wrong method (405)."""
-    assert isinstance(error, HTTPException)
-    kind = _KIND_BY_STATUS.get(error.status_code) or ProblemKind(error.status_code, "http-error", "Error")
-    detail = {
-        404: f"Nothing is served at {request.url.path}.",
-        405: f"{request.method} is not allowed on {request.url.path}.",
-    }.get(error.status_code, str(error.detail))
-    return _response(request, kind, detail, headers=dict(error.headers or {}))
+def http_exception_renderer(
+    allowed_methods: Callable[[str], list[str]],
+) -> Callable[[ConnexionRequest, Exception], ConnexionResponse]:
+    """Starlette's routing errors: unknown path (404), known path with the wrong method (405).
+
+    Connexion routes each operation separately, so Starlette's own ``Allow`` names only the
+    first operation's method; the contract knows them all.
+    """
+
+    def render(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+        assert isinstance(error, HTTPException)
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request.url.path))
+            detail = f"{request.method} is not allowed on {request.url.path}."
+        elif error.status_code == 404:
+            detail = f"Nothing is served at {request.url.path}."
+        else:
+            detail = str(error.detail)
+        kind = _KIND_BY_STATUS.get(error.status_code) or ProblemKind(error.status_code, "http-error", "Error")
+        return _response(request, kind, detail, headers=headers)
+
+    return render
 
 
 def render_domain_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:

@@ -1,0 +1,70 @@
+"""Alembic migrations: reversible, and in step with the SQLModel models."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import URL
+from sqlmodel import SQLModel
+
+import models.task  # noqa: F401  (registers the tables)
+import models.user  # noqa: F401
+from tasks_api import schema_migrations
+from tests.conftest import create_database
+
+TABLES = {"users", "tasks", "alembic_version"}
+
+
+def table_names(url: URL) -> set[str]:
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(postgres_admin_url: URL) -> None:
+    url = create_database(postgres_admin_url, "tasks_migrations_roundtrip")
+
+    schema_migrations.upgrade(url)
+    assert table_names(url) == TABLES
+    assert schema_migrations.current(url) == schema_migrations.head_revision()
+
+    schema_migrations.downgrade(url, "base")
+    assert table_names(url) == {"alembic_version"}
+    assert schema_migrations.current(url) is None
+
+    schema_migrations.upgrade(url)
+    assert table_names(url) == TABLES
+
+
+def test_models_and_migrations_do_not_drift(database_url: URL) -> None:
+    engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, SQLModel.metadata)
+    engine.dispose()
+
+    assert differences == []
+
+
+def test_concurrent_upgrades_take_turns(postgres_admin_url: URL) -> None:
+    """Several workers starting at once: the advisory lock lets one migrate, the rest find head."""
+    url = create_database(postgres_admin_url, "tasks_migrations_race")
+    tasks_api = Path(sys.executable).parent / "tasks-api"
+    env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
+
+    processes = [
+        subprocess.Popen([tasks_api, "db", "upgrade"], env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outcomes = [process.communicate(timeout=60) for process in processes]
+
+    assert [process.returncode for process in processes] == [0, 0, 0], outcomes
+    assert schema_migrations.current(url) == schema_migrations.head_revision()

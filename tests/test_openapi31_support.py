@@ -1,0 +1,155 @@
+"""OpenAPI 3.1 on Connexion: 2020-12 semantics enforced, and loud failure if an upgrade breaks it.
+
+These run on a probe contract (tests/openapi31_probe/probe.yaml) that uses exactly the keywords
+Connexion's own Draft 4 validation ignores.
+"""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+from connexion import AsyncApp
+from connexion.exceptions import InvalidSpecification
+from connexion.spec import OpenAPISpecification, Specification
+from connexion.validators import (
+    VALIDATOR_MAP,
+    JSONRequestBodyValidator,
+    JSONResponseBodyValidator,
+    ParameterValidator,
+)
+from starlette.testclient import TestClient
+
+from tasks_api.openapi31 import COMPILED_SCHEMAS, accept_openapi_31, validator_map
+
+PROBE_SPEC = Path(__file__).parent / "openapi31_probe" / "probe.yaml"
+VALID = {"count": 1, "kind": "probe"}
+
+
+@pytest.fixture(scope="module")
+def probe() -> TestClient:
+    accept_openapi_31()
+    app = AsyncApp(__name__)
+    app.add_api(PROBE_SPEC, validate_responses=True, validator_map=validator_map(max_body_bytes=1024))
+    return app.test_client()
+
+
+class TestRequestBodiesFollowDraft202012:
+    def test_a_valid_body_passes(self, probe: TestClient) -> None:
+        body = {**VALID, "note": None, "id": "6f1c1c5e-8d2a-4b7e-9a51-0c3d6f2b9e10", "at": "2026-01-01T00:00:00Z"}
+
+        response = probe.post("/probe", json=body)
+
+        assert response.status_code == 200
+        assert response.json() == body
+
+    @pytest.mark.parametrize(
+        ("body", "pointer", "keyword"),
+        [
+            ({**VALID, "count": 0}, "/count", "less than or equal to the minimum of 0"),
+            ({**VALID, "kind": "other"}, "/kind", '"probe" was expected'),
+            ({**VALID, "note": 5}, "/note", 'is not of types "null", "string"'),
+            ({**VALID, "extra": True}, "", "Additional properties are not allowed"),
+            ({**VALID, "id": "not-a-uuid"}, "/id", 'is not a "uuid"'),
+            ({**VALID, "at": "2026-13-01T00:00:00Z"}, "/at", 'is not a "date-time"'),
+        ],
+    )
+    def test_2020_12_keywords_are_enforced(
+        self, probe: TestClient, body: dict[str, Any], pointer: str, keyword: str
+    ) -> None:
+        response = probe.post("/probe", json=body)
+
+        assert response.status_code == 400
+        assert response.headers["content-type"] == "application/problem+json"
+        [error] = response.json()["errors"]
+        assert error["pointer"] == pointer
+        assert keyword in error["detail"]
+
+    def test_bodies_over_the_limit_are_refused_with_413(self, probe: TestClient) -> None:
+        response = probe.post("/probe", json={**VALID, "note": "x" * 2000})
+
+        assert response.status_code == 413
+
+
+class TestParametersFollowDraft202012:
+    def test_exclusive_minimum_on_a_query_parameter(self, probe: TestClient) -> None:
+        assert probe.get("/probe", params={"count": 1}).status_code == 200
+        refused = probe.get("/probe", params={"count": 0})
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["pointer"] == "count"
+
+
+class TestResponsesAreValidated:
+    def test_a_handler_breaking_the_contract_is_caught(self, probe: TestClient) -> None:
+        response = probe.get("/broken-response")
+
+        assert response.status_code == 500
+        assert "less than or equal to the minimum of 0" in response.json()["detail"]
+
+
+class TestSchemasAreCompiledOnce:
+    def test_repeated_requests_compile_nothing_new(self, probe: TestClient) -> None:
+        probe.post("/probe", json=VALID)
+        compiled = COMPILED_SCHEMAS.compilations
+
+        for _ in range(20):
+            probe.post("/probe", json=VALID)
+            probe.get("/probe", params={"count": 3})
+            probe.get("/broken-response")
+
+        assert COMPILED_SCHEMAS.compilations - compiled <= 2  # the GET's parameter and response, once
+
+
+class TestSpecLoading:
+    def test_a_broken_31_spec_fails_with_a_clear_message(self, tmp_path: Path) -> None:
+        accept_openapi_31()
+        broken = tmp_path / "broken.yaml"
+        broken.write_text(
+            PROBE_SPEC.read_text().replace('description: The body, echoed.', "description: 5")
+        )
+        app = AsyncApp(__name__)
+
+        with pytest.raises(InvalidSpecification, match=r"5 is not of type 'string'|5 is not of type \"string\""):
+            app.add_api(broken)
+
+    def test_30_specs_still_go_through_connexions_own_check(self) -> None:
+        accept_openapi_31()
+        spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {}, "bogus": 1}
+
+        with pytest.raises(InvalidSpecification):
+            Specification.from_dict(spec)
+
+
+class TestConnexionInternalsWeRelyOn:
+    """If one of these fails after a Connexion upgrade, revisit tasks_api/openapi31.py."""
+
+    def test_connexion_is_the_version_this_was_written_for(self) -> None:
+        assert version("connexion").startswith("3.3."), (
+            "Connexion changed: check spec-first/connexion#1396 (native 3.1 support) and the "
+            "internals listed in tasks_api/openapi31.py, then update this test."
+        )
+
+    def test_the_spec_check_is_still_a_classmethod_on_specification(self) -> None:
+        assert isinstance(Specification.__dict__["_validate_spec"], classmethod)
+        assert issubclass(OpenAPISpecification, Specification)
+
+    def test_the_validator_hooks_still_exist_with_the_same_shape(self) -> None:
+        assert set(VALIDATOR_MAP) == {"parameter", "body", "response"}
+        assert list(inspect.signature(ParameterValidator.validate_parameter).parameters) == [
+            "parameter_type", "value", "param", "param_name",
+        ]
+        assert list(inspect.signature(JSONRequestBodyValidator._parse).parameters) == ["self", "stream", "scope"]
+        assert list(inspect.signature(JSONRequestBodyValidator._validate).parameters) == ["self", "body"]
+        assert list(inspect.signature(JSONResponseBodyValidator._parse).parameters) == ["self", "stream"]
+        assert list(inspect.signature(JSONResponseBodyValidator._validate).parameters) == ["self", "body"]
+
+    def test_connexion_alone_still_refuses_31(self) -> None:
+        """When this fails, Connexion accepts 3.1 by itself: our spec-check override can go."""
+        original = Specification.__dict__["_validate_spec"]
+        spec = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {}}
+
+        with pytest.raises(InvalidSpecification):
+            original.__func__(OpenAPISpecification, spec)
