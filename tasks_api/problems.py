@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from connexion.exceptions import ProblemException
@@ -109,7 +110,7 @@ def _response(
         "title": kind.title,
         "status": kind.status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": quote(request.url.path),  # a URI reference, so percent-encoded
         **(extensions or {}),
     }
     return ConnexionResponse(

@@ -1,0 +1,91 @@
+"""The `tasks-api` command: serve fails fast on a bad database, serves with several workers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import URL
+
+from tests.conftest import free_port
+
+TASKS_API = str(Path(sys.executable).parent / "tasks-api")
+
+
+def run(args: list[str], database_url: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run([TASKS_API, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+class TestServeFailsFast:
+    @pytest.mark.parametrize(
+        ("bad_url", "reason"),
+        [
+            ("postgresql://tasks:hunter2@127.0.0.1:{port}/tasks", "Cannot connect to postgresql+psycopg2://tasks:***@127.0.0.1"),
+            ("postgresql://tasks:hunter2@no-such-host.invalid/tasks", "Cannot connect to"),
+            ("mysql://tasks:hunter2@localhost/tasks", "must start with postgres:// or postgresql://"),
+            ("::not a url::", "not a valid URL"),
+        ],
+    )
+    def test_with_one_clear_line(self, bad_url: str, reason: str) -> None:
+        started = time.monotonic()
+
+        result = run(["serve", "--port", str(free_port())], bad_url.format(port=free_port()))
+
+        assert time.monotonic() - started < 15
+        assert result.returncode != 0
+        assert reason in result.stderr
+        assert "hunter2" not in result.stderr + result.stdout
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().count("\n") == 0, result.stderr
+
+
+class TestDbCommands:
+    def test_current_names_the_head(self, database_url: URL) -> None:
+        result = run(["db", "current"], database_url.render_as_string(hide_password=False))
+
+        assert (result.returncode, result.stdout.strip()) == (0, "0001")
+
+
+@pytest.fixture
+def served_with_two_workers(database_url: URL) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url.render_as_string(hide_password=False)}
+    process = subprocess.Popen(
+        [TASKS_API, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("tasks-api serve did not become ready")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+class TestServe:
+    def test_several_workers_serve_the_api(self, served_with_two_workers: str) -> None:
+        with httpx.Client(base_url=served_with_two_workers) as http:
+            created = http.post("/api/alice/tasks", json={"title": "Buy milk"})
+            listed = [http.get("/api/alice/tasks").json()["items"] for _ in range(10)]
+
+        assert created.status_code == 201
+        assert all(items == [created.json()] for items in listed)
