@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
-import models.task  # noqa: F401  (registers the tables on SQLModel.metadata)
+import models.task
 import models.user  # noqa: F401
 
 target_metadata = SQLModel.metadata

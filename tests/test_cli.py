@@ -20,14 +20,19 @@ TASKS_API = str(Path(sys.executable).parent / "tasks-api")
 
 def run(args: list[str], database_url: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run([TASKS_API, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [TASKS_API, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 class TestServeFailsFast:
     @pytest.mark.parametrize(
         ("bad_url", "reason"),
         [
-            ("postgresql://tasks:hunter2@127.0.0.1:{port}/tasks", "Cannot connect to postgresql+psycopg2://tasks:***@127.0.0.1"),
+            (
+                "postgresql://tasks:hunter2@127.0.0.1:{port}/tasks",
+                "Cannot connect to postgresql+psycopg2://tasks:***@127.0.0.1",
+            ),
             ("postgresql://tasks:hunter2@no-such-host.invalid/tasks", "Cannot connect to"),
             ("mysql://tasks:hunter2@localhost/tasks", "must start with postgres:// or postgresql://"),
             ("::not a url::", "not a valid URL"),

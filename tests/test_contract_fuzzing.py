@@ -5,9 +5,11 @@ Settings (generation mode, determinism, example counts) live in schemathesis.tom
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-import sqlalchemy as sa
 import schemathesis
+import sqlalchemy as sa
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
@@ -22,7 +24,7 @@ def contract_under_test(live_server: str) -> OpenApiSchema:
 
 
 @contract.parametrize()
-def test_every_operation_honours_the_contract(case: schemathesis.Case) -> None:
+def test_every_operation_honours_the_contract(case: schemathesis.Case[Any]) -> None:
     case.call_and_validate()
 
 

@@ -59,7 +59,7 @@ def test_rows_breaking_the_contract_are_refused(
     engine: sa.Engine, owner: str, overrides: dict[str, Any]
 ) -> None:
     # A length is refused by the column type (DataError), everything else by a CHECK constraint.
-    with pytest.raises((IntegrityError, DataError), match="check constraint|value too long"):
+    with pytest.raises((IntegrityError, DataError), match=r"check constraint|value too long"):
         insert_task(engine, **overrides)
 
 
@@ -73,7 +73,11 @@ def test_deleting_a_user_deletes_their_tasks(engine: sa.Engine, owner: str) -> N
 
 def test_emails_are_unique_whatever_their_case(engine: sa.Engine, database_url: URL) -> None:
     with engine.begin() as connection:
-        connection.execute(sa.text("INSERT INTO users (id, email, created_at) VALUES ('a', 'Ada@Example.com', now())"))
+        connection.execute(
+            sa.text("INSERT INTO users (id, email, created_at) VALUES ('a', 'Ada@Example.com', now())")
+        )
 
     with pytest.raises(IntegrityError, match="uq_users_email_lower"), engine.begin() as connection:
-        connection.execute(sa.text("INSERT INTO users (id, email, created_at) VALUES ('b', 'ada@example.COM', now())"))
+        connection.execute(
+            sa.text("INSERT INTO users (id, email, created_at) VALUES ('b', 'ada@example.COM', now())")
+        )

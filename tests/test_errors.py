@@ -18,7 +18,12 @@ from tests.conftest import create_database, free_port, settings_for
 @pytest.fixture(scope="module")
 def client_without_database() -> Iterator[TestClient]:
     nobody_listens = URL.create(
-        "postgresql", username="tasks", password="hunter2", host="127.0.0.1", port=free_port(), database="tasks"
+        "postgresql",
+        username="tasks",
+        password="hunter2",
+        host="127.0.0.1",
+        port=free_port(),
+        database="tasks",
     )
     with create_app(settings_for(nobody_listens, db_connect_timeout_seconds=1)).test_client() as client:
         yield client
@@ -92,4 +97,6 @@ class TestRequestIds:
         with caplog.at_level(logging.ERROR, logger="tasks_api.problems"):
             client_on_unmigrated_database.get(tasks_url(), headers={"X-Request-ID": "find-me-in-the-log"})
 
-        assert [getattr(record, "correlation_id", None) for record in caplog.records] == ["find-me-in-the-log"]
+        assert [getattr(record, "correlation_id", None) for record in caplog.records] == [
+            "find-me-in-the-log"
+        ]

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL
 from sqlmodel import SQLModel
 
-import models.task  # noqa: F401  (registers the tables)
+import models.task
 import models.user  # noqa: F401
 from tasks_api import schema_migrations
 from tests.conftest import create_database

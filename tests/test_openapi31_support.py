@@ -34,12 +34,18 @@ def probe() -> TestClient:
     accept_openapi_31()
     app = AsyncApp(__name__)
     app.add_api(PROBE_SPEC, validate_responses=True, validator_map=validator_map(max_body_bytes=1024))
-    return app.test_client()
+    client: TestClient = app.test_client()
+    return client
 
 
 class TestRequestBodiesFollowDraft202012:
     def test_a_valid_body_passes(self, probe: TestClient) -> None:
-        body = {**VALID, "note": None, "id": "6f1c1c5e-8d2a-4b7e-9a51-0c3d6f2b9e10", "at": "2026-01-01T00:00:00Z"}
+        body = {
+            **VALID,
+            "note": None,
+            "id": "6f1c1c5e-8d2a-4b7e-9a51-0c3d6f2b9e10",
+            "at": "2026-01-01T00:00:00Z",
+        }
 
         response = probe.post("/probe", json=body)
 
@@ -107,12 +113,12 @@ class TestSpecLoading:
     def test_a_broken_31_spec_fails_with_a_clear_message(self, tmp_path: Path) -> None:
         accept_openapi_31()
         broken = tmp_path / "broken.yaml"
-        broken.write_text(
-            PROBE_SPEC.read_text().replace('description: The body, echoed.', "description: 5")
-        )
+        broken.write_text(PROBE_SPEC.read_text().replace("description: The body, echoed.", "description: 5"))
         app = AsyncApp(__name__)
 
-        with pytest.raises(InvalidSpecification, match=r"5 is not of type 'string'|5 is not of type \"string\""):
+        with pytest.raises(
+            InvalidSpecification, match=r"5 is not of type 'string'|5 is not of type \"string\""
+        ):
             app.add_api(broken)
 
     def test_30_specs_still_go_through_connexions_own_check(self) -> None:
@@ -139,9 +145,16 @@ class TestConnexionInternalsWeRelyOn:
     def test_the_validator_hooks_still_exist_with_the_same_shape(self) -> None:
         assert set(VALIDATOR_MAP) == {"parameter", "body", "response"}
         assert list(inspect.signature(ParameterValidator.validate_parameter).parameters) == [
-            "parameter_type", "value", "param", "param_name",
+            "parameter_type",
+            "value",
+            "param",
+            "param_name",
         ]
-        assert list(inspect.signature(JSONRequestBodyValidator._parse).parameters) == ["self", "stream", "scope"]
+        assert list(inspect.signature(JSONRequestBodyValidator._parse).parameters) == [
+            "self",
+            "stream",
+            "scope",
+        ]
         assert list(inspect.signature(JSONRequestBodyValidator._validate).parameters) == ["self", "body"]
         assert list(inspect.signature(JSONResponseBodyValidator._parse).parameters) == ["self", "stream"]
         assert list(inspect.signature(JSONResponseBodyValidator._validate).parameters) == ["self", "body"]

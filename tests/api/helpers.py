@@ -30,5 +30,6 @@ def assert_problem(response: Any, status: int, problem_type: str) -> dict[str, A
     body: dict[str, Any] = response.json()
     assert body["type"] == f"/problems/{problem_type}"
     assert body["status"] == status
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     return body

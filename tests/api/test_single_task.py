@@ -137,9 +137,7 @@ class TestUpdateTask200:
 
 
 class TestUpdateTask400:
-    @pytest.mark.parametrize(
-        "patch", [{"title": None}, {"status": None}, {"user_id": "bob"}, {"title": ""}]
-    )
+    @pytest.mark.parametrize("patch", [{"title": None}, {"status": None}, {"user_id": "bob"}, {"title": ""}])
     def test_refuses_invalid_patches(self, client: TestClient, patch: dict[str, object]) -> None:
         task = create_task(client)
 
