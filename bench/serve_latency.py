@@ -95,7 +95,9 @@ def main() -> None:
                     summary("GET /health", timed(args.requests, lambda _: http.get("/health"))),
                     summary(
                         "POST /api/{user_id}/tasks",
-                        timed(args.requests, lambda i: http.post("/api/bench/tasks", json={"title": f"t{i}"})),
+                        timed(
+                            args.requests, lambda i: http.post("/api/bench/tasks", json={"title": f"t{i}"})
+                        ),
                     ),
                     summary(
                         "GET /api/{user_id}/tasks/{task_id}",
@@ -105,7 +107,9 @@ def main() -> None:
                         "PATCH /api/{user_id}/tasks/{task_id}",
                         timed(
                             args.requests,
-                            lambda i: http.patch(f"/api/bench/tasks/{created[i % 20]}", json={"priority": "high"}),
+                            lambda i: http.patch(
+                                f"/api/bench/tasks/{created[i % 20]}", json={"priority": "high"}
+                            ),
                         ),
                     ),
                 ]
