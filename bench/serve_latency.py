@@ -116,11 +116,13 @@ def main() -> None:
             print("| request (sequential) | n | median ms | p95 ms |\n|---|---|---|---|")
             print("\n".join(rows))
 
+            per_client: int = args.requests // args.concurrency
+
             def get_one(index: int) -> int:
                 with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
-                    for _ in range(args.requests // args.concurrency):
+                    for _ in range(per_client):
                         http.get(f"/api/bench/tasks/{created[index % 20]}").raise_for_status()
-                return args.requests // args.concurrency
+                return per_client
 
             began = time.perf_counter()
             with ThreadPoolExecutor(args.concurrency) as pool:
