@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any, cast
 
 from connexion import request
+from connexion.context import context
 from starlette.responses import Response
 
+from models.errors import NotTheOwner
 from models.unit_of_work import UnitOfWork
+from models.user import Owner
 from tasks_api.database import Database
 
 HandlerResult = tuple[Any, int] | tuple[Any, int, dict[str, str]]
@@ -28,11 +31,27 @@ def app_state(name: str) -> Any:
     return getattr(request.state, name)
 
 
-def unit_of_work(path_user_id: str) -> UnitOfWork:
-    """A unit of work for the owner of this request.
+def database() -> Database:
+    return cast(Database, app_state("database"))
 
-    Until authentication lands, the owner is the ``{user_id}`` in the path; the authenticated
-    subject will be checked against it here, and only here.
+
+def authenticated_owner() -> Owner:
+    """The token's subject (Connexion has verified the token before the handler runs)."""
+    claims: dict[str, Any] = context["token_info"]
+    email, name = claims.get("email"), claims.get("name")
+    return Owner(
+        id=claims["sub"],
+        email=email if isinstance(email, str) and "\x00" not in email else None,
+        name=name if isinstance(name, str) and "\x00" not in name else None,
+    )
+
+
+def unit_of_work(path_user_id: str) -> UnitOfWork:
+    """A unit of work on the tasks of ``{user_id}``, which must be the authenticated subject.
+
+    This is the one place that decides whose tasks a request may touch.
     """
-    database = cast(Database, app_state("database"))
-    return database.unit_of_work(owner_id=path_user_id)
+    owner = authenticated_owner()
+    if owner.id != path_user_id:
+        raise NotTheOwner
+    return database().unit_of_work(owner)

@@ -9,7 +9,8 @@ from uuid import UUID
 from starlette.responses import Response
 
 from handlers.context import HandlerResult, json_result, no_content, unit_of_work
-from models.task import Task, TaskCreate, TaskPublic, TaskUpdate, parse_input
+from models.input import parse_input
+from models.task import Task, TaskCreate, TaskPublic, TaskUpdate
 
 
 def _public(task: Task) -> dict[str, Any]:

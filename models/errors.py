@@ -17,9 +17,34 @@ class TaskNotFound(DomainError):
         self.task_id = task_id
 
 
+class NotTheOwner(DomainError):
+    """The authenticated user asked for someone else's tasks."""
+
+    def __init__(self) -> None:
+        super().__init__("These tasks belong to another user.")
+
+
+class EmailAlreadyRegistered(DomainError):
+    def __init__(self) -> None:
+        super().__init__("An account with this email already exists.")
+
+
+class InvalidCredentials(DomainError):
+    """Unknown email or wrong password; deliberately not saying which."""
+
+    def __init__(self) -> None:
+        super().__init__("The email or the password is wrong.")
+
+
+class TooManySignInFailures(DomainError):
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("Too many failed sign-ins; try again later.")
+        self.retry_after_seconds = retry_after_seconds
+
+
 class InvalidTaskData(DomainError):
-    """Input that passed the contract but cannot be a task (e.g. a date outside the calendar)."""
+    """Input that passed the contract but cannot be used (e.g. a date outside the calendar)."""
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__("The task data is invalid.")
+        super().__init__("The request data is invalid.")
         self.errors = errors

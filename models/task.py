@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, ValidationError, field_validator
+from pydantic import AwareDatetime, field_validator
 from sqlmodel import Field, SQLModel
 
-from models.errors import InvalidTaskData
 from models.timestamps import utc_now
 
 TITLE_MAX_LENGTH = 200
@@ -118,19 +116,3 @@ class TaskPublic(TaskBase):
     @classmethod
     def of(cls, task: Task) -> TaskPublic:
         return cls.model_validate(task, update={"completed": task.status == TaskStatus.COMPLETED})
-
-
-InputModel = TypeVar("InputModel", TaskCreate, TaskUpdate)
-
-
-def parse_input(model: type[InputModel], body: dict[str, Any]) -> InputModel:
-    """Build an input model from a contract-valid body; what still fails is the client's error."""
-    try:
-        return model.model_validate(body)
-    except ValidationError as error:
-        raise InvalidTaskData(
-            [
-                {"pointer": "".join(f"/{part}" for part in issue["loc"]), "detail": issue["msg"]}
-                for issue in error.errors()
-            ]
-        ) from error

@@ -6,19 +6,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
 from models.errors import TaskNotFound
 from models.task import Task, TaskCreate, TaskStatus, TaskUpdate
 from models.timestamps import utc_now
-from models.user import User
+from models.user import Owner
+from models.user_repository import UserRepository
 
 
 class TaskRepository:
-    def __init__(self, session: Session, owner_id: str) -> None:
+    def __init__(self, session: Session, owner: Owner, users: UserRepository) -> None:
         self._session = session
-        self._owner_id = owner_id
+        self._owner = owner
+        self._owner_id = owner.id
+        self._users = users
 
     def list(self) -> Sequence[Task]:
         query = (
@@ -27,7 +29,7 @@ class TaskRepository:
         return self._session.exec(query).all()
 
     def add(self, data: TaskCreate) -> Task:
-        self._ensure_owner()
+        self._users.ensure(self._owner)
         now = utc_now()
         task = Task.model_validate(
             data, update={"user_id": self._owner_id, "created_at": now, "updated_at": now}
@@ -82,8 +84,3 @@ class TaskRepository:
         self._session.add(task)
         self._session.flush()
         return task
-
-    def _ensure_owner(self) -> None:
-        """Until accounts exist, an owner's row is made on first write."""
-        statement = insert(User).values(id=self._owner_id, created_at=utc_now())
-        self._session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))

@@ -7,23 +7,32 @@ from types import TracebackType
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from models.sign_in import SignIn, SignInLimits
 from models.task_repository import TaskRepository
+from models.user import Owner
+from models.user_repository import UserRepository
 
 
 class UnitOfWork:
     """``with UnitOfWork(...) as uow: ...; uow.commit()`` -- leaving the block without
     ``commit()`` (an exception, an early return) rolls everything back; the session is always
-    closed."""
+    closed. Task access exists only for an owner, and only to that owner's tasks."""
 
-    tasks: TaskRepository
+    users: UserRepository
 
-    def __init__(self, session_factory: sessionmaker[Session], owner_id: str) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        sign_in_limits: SignInLimits,
+        owner: Owner | None = None,
+    ) -> None:
         self._session_factory = session_factory
-        self._owner_id = owner_id
+        self._sign_in_limits = sign_in_limits
+        self._owner = owner
 
     def __enter__(self) -> UnitOfWork:
         self._session = self._session_factory()
-        self.tasks = TaskRepository(self._session, self._owner_id)
+        self.users = UserRepository(self._session)
         return self
 
     def __exit__(
@@ -36,6 +45,16 @@ class UnitOfWork:
             self._session.rollback()
         finally:
             self._session.close()
+
+    @property
+    def tasks(self) -> TaskRepository:
+        if self._owner is None:
+            raise RuntimeError("task access needs an owner")
+        return TaskRepository(self._session, self._owner, self.users)
+
+    @property
+    def sign_in(self) -> SignIn:
+        return SignIn(self._session, self.users, self._sign_in_limits)
 
     def commit(self) -> None:
         self._session.commit()

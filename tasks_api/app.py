@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -19,6 +20,7 @@ from starlette.exceptions import HTTPException
 
 from models.errors import DomainError
 from tasks_api import problems
+from tasks_api.auth import TokenIssuer, TokenVerifier, password_hasher, resolve_jwt_secret
 from tasks_api.contract import Contract
 from tasks_api.database import Database, resolve_database_url
 from tasks_api.openapi31 import accept_openapi_31, validator_map
@@ -46,10 +48,19 @@ def create_app(settings: Settings) -> AsyncApp:
     accept_openapi_31()
     database = Database.for_url(resolve_database_url(settings), settings)
     contract = Contract.load(SPEC_PATH)
+    secret = resolve_jwt_secret(settings)
     state = {
         "database": database,
         "contract": contract,
         "expected_migration": head_revision(),
+        "token_verifier": TokenVerifier(settings, secret),
+        "token_issuer": TokenIssuer(
+            secret,
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            timedelta(seconds=settings.access_token_ttl_seconds),
+        ),
+        "password_hasher": password_hasher(settings),
     }
 
     @asynccontextmanager

@@ -5,22 +5,36 @@ from __future__ import annotations
 import logging.config
 import os
 import sys
+from typing import NoReturn
 
 import click
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy.engine import URL
 
 from tasks_api import schema_migrations
-from tasks_api.database import (
-    DatabaseConfigurationError,
-    check_connection,
-    masked,
-    resolve_database_url,
-)
+from tasks_api.auth import resolve_jwt_secret
+from tasks_api.database import check_connection, masked, resolve_database_url
 from tasks_api.logging_config import logging_config
-from tasks_api.settings import Settings
+from tasks_api.settings import ConfigurationError, Settings
 
 logger = logging.getLogger("tasks_api")
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"tasks-api: {message}", err=True)
+    sys.exit(2)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']).upper()}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        _fail(f"invalid settings: {problems}")
 
 
 def _database_url(settings: Settings) -> URL:
@@ -28,9 +42,8 @@ def _database_url(settings: Settings) -> URL:
     try:
         url = resolve_database_url(settings)
         check_connection(url, settings)
-    except DatabaseConfigurationError as error:
-        click.echo(f"tasks-api: {error}", err=True)
-        sys.exit(2)
+    except ConfigurationError as error:
+        _fail(str(error))
     return url
 
 
@@ -46,14 +59,20 @@ def main() -> None:
 @click.option("--migrate/--no-migrate", default=None, help="Upgrade the schema to head first [default: on].")
 def serve(host: str | None, port: int | None, workers: int | None, migrate: bool | None) -> None:
     """Serve the API (embedded PostgreSQL unless DATABASE_URL is set)."""
-    settings = Settings()
+    settings = _settings()
     logging.config.dictConfig(logging_config(settings.log_level))
+    try:
+        secret = resolve_jwt_secret(settings)
+        settings.identity_provider  # noqa: B018  (checked now, not at the first request)
+    except ConfigurationError as error:
+        _fail(str(error))
     url = _database_url(settings)
     if settings.migrate_on_start if migrate is None else migrate:
         schema_migrations.upgrade(url)
         logger.info("Database schema at %s (%s)", schema_migrations.current(url), masked(url))
     # Workers are fresh processes: they read the resolved database from the environment.
     os.environ["DATABASE_URL"] = url.render_as_string(hide_password=False)
+    os.environ["JWT_SECRET"] = secret
     uvicorn.run(
         "tasks_api.app:create_app_from_environment",
         factory=True,
@@ -74,7 +93,7 @@ def db() -> None:
 @click.argument("revision", default="head")
 def upgrade(revision: str) -> None:
     """Upgrade the schema to REVISION (default: head)."""
-    settings = Settings()
+    settings = _settings()
     logging.config.dictConfig(logging_config(settings.log_level))
     schema_migrations.upgrade(_database_url(settings), revision)
 
@@ -83,7 +102,7 @@ def upgrade(revision: str) -> None:
 @click.argument("revision", default="-1")
 def downgrade(revision: str) -> None:
     """Downgrade the schema to REVISION (default: one step back; 'base' removes everything)."""
-    settings = Settings()
+    settings = _settings()
     logging.config.dictConfig(logging_config(settings.log_level))
     schema_migrations.downgrade(_database_url(settings), revision)
 
@@ -91,5 +110,5 @@ def downgrade(revision: str) -> None:
 @db.command()
 def current() -> None:
     """Print the schema's current revision."""
-    settings = Settings()
+    settings = _settings()
     click.echo(schema_migrations.current(_database_url(settings)) or "(none)")

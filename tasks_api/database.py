@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -12,16 +13,14 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from models.sign_in import SignInLimits
 from models.unit_of_work import UnitOfWork
-from tasks_api.settings import Settings
+from models.user import Owner
+from tasks_api.settings import ConfigurationError, Settings
 
 logger = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE_NAME = "tasks"
-
-
-class DatabaseConfigurationError(Exception):
-    """``DATABASE_URL`` is unusable; the message is one line, safe to print (no password)."""
 
 
 def parse_database_url(raw: str) -> URL:
@@ -33,9 +32,9 @@ def parse_database_url(raw: str) -> URL:
     try:
         url = make_url(raw.strip())
     except (ArgumentError, ValueError) as error:
-        raise DatabaseConfigurationError(f"DATABASE_URL is not a valid URL: {error}") from None
+        raise ConfigurationError(f"DATABASE_URL is not a valid URL: {error}") from None
     if url.drivername not in {"postgres", "postgresql", "postgresql+psycopg2"}:
-        raise DatabaseConfigurationError(
+        raise ConfigurationError(
             f"DATABASE_URL must start with postgres:// or postgresql://, not {url.drivername}://"
         )
     return url.set(drivername="postgresql+psycopg2")
@@ -104,7 +103,7 @@ def check_connection(url: URL, settings: Settings) -> None:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.DBAPIError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        raise DatabaseConfigurationError(f"Cannot connect to {masked(url)}: {reason}") from None
+        raise ConfigurationError(f"Cannot connect to {masked(url)}: {reason}") from None
     finally:
         engine.dispose()
 
@@ -113,11 +112,17 @@ def check_connection(url: URL, settings: Settings) -> None:
 class Database:
     engine: Engine
     session_factory: sessionmaker[Session]
+    sign_in_limits: SignInLimits
 
     @classmethod
     def for_url(cls, url: URL, settings: Settings) -> Database:
         engine = create_database_engine(url, settings)
-        return cls(engine, sessionmaker(engine, class_=Session, expire_on_commit=False))
+        limits = SignInLimits(
+            failures_per_account=settings.sign_in_failures_per_account,
+            failures_per_address=settings.sign_in_failures_per_address,
+            window=timedelta(seconds=settings.sign_in_failure_window_seconds),
+        )
+        return cls(engine, sessionmaker(engine, class_=Session, expire_on_commit=False), limits)
 
-    def unit_of_work(self, owner_id: str) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, owner_id)
+    def unit_of_work(self, owner: Owner | None = None) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.sign_in_limits, owner)

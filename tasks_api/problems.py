@@ -20,7 +20,15 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
-from models.errors import DomainError, InvalidTaskData, TaskNotFound
+from models.errors import (
+    DomainError,
+    EmailAlreadyRegistered,
+    InvalidCredentials,
+    InvalidTaskData,
+    NotTheOwner,
+    TaskNotFound,
+    TooManySignInFailures,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +50,15 @@ class ProblemKind:
 
 MALFORMED_REQUEST = ProblemKind(400, "malformed-request", "Malformed request")
 VALIDATION_ERROR = ProblemKind(400, "validation-error", "Invalid request")
+UNAUTHORIZED = ProblemKind(401, "unauthorized", "Unauthorized")
+INVALID_CREDENTIALS = ProblemKind(401, "invalid-credentials", "Invalid credentials")
+FORBIDDEN = ProblemKind(403, "forbidden", "Forbidden")
 NOT_FOUND = ProblemKind(404, "not-found", "Not found")
 METHOD_NOT_ALLOWED = ProblemKind(405, "method-not-allowed", "Method not allowed")
 PAYLOAD_TOO_LARGE = ProblemKind(413, "payload-too-large", "Payload too large")
+CONFLICT = ProblemKind(409, "conflict", "Conflict")
 UNSUPPORTED_MEDIA_TYPE = ProblemKind(415, "unsupported-media-type", "Unsupported media type")
+TOO_MANY_REQUESTS = ProblemKind(429, "too-many-requests", "Too many requests")
 INTERNAL_ERROR = ProblemKind(500, "internal-error", "Internal server error")
 SERVICE_UNAVAILABLE = ProblemKind(503, "service-unavailable", "Service unavailable")
 
@@ -53,6 +66,8 @@ _KIND_BY_STATUS = {
     kind.status: kind
     for kind in (
         VALIDATION_ERROR,
+        UNAUTHORIZED,
+        FORBIDDEN,
         NOT_FOUND,
         METHOD_NOT_ALLOWED,
         PAYLOAD_TOO_LARGE,
@@ -65,7 +80,20 @@ _KIND_BY_STATUS = {
 _KIND_BY_DOMAIN_ERROR: dict[type[DomainError], ProblemKind] = {
     TaskNotFound: NOT_FOUND,
     InvalidTaskData: VALIDATION_ERROR,
+    NotTheOwner: FORBIDDEN,
+    EmailAlreadyRegistered: CONFLICT,
+    InvalidCredentials: INVALID_CREDENTIALS,
+    TooManySignInFailures: TOO_MANY_REQUESTS,
 }
+
+# RFC 6750: what a 401 tells the client about the Bearer scheme. The error code is sent for every
+# refused or missing token, so clients need a single rule to know they must get a new token.
+_BEARER_CHALLENGE = 'Bearer realm="tasks-api", error="invalid_token"'
+
+
+def _challenge(detail: str) -> dict[str, str]:
+    description = detail.replace('"', "'").replace("\\", "/")
+    return {"WWW-Authenticate": f'{_BEARER_CHALLENGE}, error_description="{description}"'}
 
 
 def problem_exception(
@@ -132,11 +160,14 @@ def render_problem_exception(request: ConnexionRequest, error: Exception) -> Con
             error.status, "http-error", error.title or "Error"
         )
     detail = str(error.detail or kind.title)
+    headers = dict(error.headers or {})
+    if kind.status == 401:
+        headers.update(_challenge(detail))
     if kind.status == 500:
         # Connexion's 500s (e.g. a response that breaks the contract) describe our internals.
         logger.error("%s on %s %s: %s", kind.title, request.method, request.url.path, detail)
         detail = INTERNAL_ERROR_DETAIL
-    return _response(request, kind, detail, headers=error.headers, extensions=error.ext)
+    return _response(request, kind, detail, headers=headers, extensions=error.ext)
 
 
 def http_exception_renderer(
@@ -167,8 +198,15 @@ def http_exception_renderer(
 def render_domain_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
     assert isinstance(error, DomainError)
     kind = _KIND_BY_DOMAIN_ERROR.get(type(error), VALIDATION_ERROR)
+    headers: dict[str, str] = {}
+    if isinstance(error, TooManySignInFailures):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    elif kind.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="tasks-api"'
     errors = getattr(error, "errors", None)
-    return _response(request, kind, str(error), extensions={"errors": errors} if errors else None)
+    return _response(
+        request, kind, str(error), headers=headers, extensions={"errors": errors} if errors else None
+    )
 
 
 def render_database_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:

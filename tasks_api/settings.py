@@ -7,9 +7,16 @@ Every field is documented in ``.env.example``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_JWT_SECRET_BYTES = 32
+
+
+class ConfigurationError(Exception):
+    """A setting is unusable; the message is one line, safe to print (no secrets)."""
 
 
 class Settings(BaseSettings):
@@ -40,11 +47,84 @@ class Settings(BaseSettings):
     )
     db_connect_timeout_seconds: int = Field(default=5, ge=1)
     db_statement_timeout_ms: int = Field(default=10_000, ge=0, description="0 disables the limit.")
+    jwt_secret: str | None = Field(
+        default=None,
+        validation_alias="JWT_SECRET",
+        description="HS256 key (>= 32 bytes) for built-in tokens. Unset with the embedded database: "
+        "generated once and kept in the data folder.",
+    )
+    jwt_issuer: str = Field(default="tasks-api", validation_alias="JWT_ISSUER")
+    jwt_audience: str = Field(default="tasks-api", validation_alias="JWT_AUDIENCE")
+    access_token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    better_auth_url: str | None = Field(
+        default=None,
+        validation_alias="BETTER_AUTH_URL",
+        description="A Better Auth server: its JWKS, issuer and audience follow from it.",
+    )
+    jwks_url: str | None = Field(default=None, validation_alias="JWKS_URL")
+    jwks_issuer: str | None = Field(default=None, validation_alias="JWKS_ISSUER")
+    jwks_audience: str | None = Field(default=None, validation_alias="JWKS_AUDIENCE")
+    jwks_algorithms: Annotated[list[str], NoDecode] = Field(
+        default=["EdDSA"], validation_alias="JWKS_ALGORITHMS"
+    )
+    password_hash_time_cost: int = Field(default=3, ge=1, description="Argon2id passes.")
+    password_hash_memory_kib: int = Field(default=65536, ge=8, description="Argon2id memory, KiB.")
+    jwks_refetch_cooldown_seconds: float = Field(
+        default=30,
+        ge=0,
+        validation_alias="JWKS_REFETCH_COOLDOWN_SECONDS",
+        description="Least time between JWKS fetches forced by unknown key ids (so forged kids cannot "
+        "flood the provider); a rotated key may wait this long.",
+    )
+    sign_in_failures_per_account: int = Field(default=5, ge=1)
+    sign_in_failures_per_address: int = Field(default=20, ge=1)
+    sign_in_failure_window_seconds: int = Field(default=900, ge=1)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     log_level: str = "info"
 
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_enough(cls, secret: str | None) -> str | None:
+        if not secret:  # `JWT_SECRET=` in a .env file means unset
+            return None
+        if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes")
+        return secret
+
+    @field_validator("jwks_algorithms", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return (
+            [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+        )
+
+    @field_validator("jwks_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, algorithms: list[str]) -> list[str]:
+        allowed = {"EdDSA", "RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "ES512"}
+        if not algorithms or not set(algorithms) <= allowed:
+            raise ValueError(f"JWKS_ALGORITHMS must be some of {sorted(allowed)}")
+        return algorithms
+
     @property
     def embedded_postgres_dir(self) -> Path:
         return (self.data_dir / "postgres").resolve()
+
+    @property
+    def jwt_secret_file(self) -> Path:
+        return (self.data_dir / "jwt-secret").resolve()
+
+    @property
+    def identity_provider(self) -> tuple[str, str, str] | None:
+        """(JWKS URL, issuer, audience) of the external identity provider, if one is configured."""
+        base = self.better_auth_url.rstrip("/") if self.better_auth_url else None
+        jwks_url = self.jwks_url or (f"{base}/api/auth/jwks" if base else None)
+        issuer = self.jwks_issuer or base
+        audience = self.jwks_audience or base
+        if jwks_url is None:
+            return None
+        if issuer is None or audience is None:
+            raise ConfigurationError("JWKS_URL needs JWKS_ISSUER and JWKS_AUDIENCE (or set BETTER_AUTH_URL)")
+        return jwks_url, issuer, audience

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ from starlette.testclient import TestClient
 
 from tasks_api import schema_migrations
 from tasks_api.app import create_app
+from tasks_api.auth import TokenIssuer
 from tasks_api.settings import Settings
+from tests.api.helpers import ApiClient
 
 
 @pytest.fixture(scope="session")
@@ -60,16 +63,23 @@ def empty_tables(request: pytest.FixtureRequest) -> None:
         return
     engine: sa.Engine = request.getfixturevalue("engine")
     with engine.begin() as connection:
-        connection.execute(sa.text("TRUNCATE users, tasks CASCADE"))
+        connection.execute(sa.text("TRUNCATE users, tasks, sign_in_failures CASCADE"))
+
+
+TEST_JWT_SECRET = "test-only secret, at least thirty-two bytes long"
 
 
 def settings_for(url: URL, **overrides: object) -> Settings:
-    return Settings(
-        _env_file=None,
-        database_url=url.render_as_string(hide_password=False),
-        validate_responses=True,
-        **overrides,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {
+        "DATABASE_URL": url.render_as_string(hide_password=False),
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "validate_responses": True,
+        # Argon2id still, with less memory and one pass: registering in tests costs ~1 ms, not 150.
+        "password_hash_time_cost": 1,
+        "password_hash_memory_kib": 1024,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -88,9 +98,15 @@ def session_client(app: AsyncApp) -> Iterator[TestClient]:
         yield client
 
 
+@pytest.fixture(scope="session")
+def token_issuer(settings: Settings) -> TokenIssuer:
+    return TokenIssuer(TEST_JWT_SECRET, settings.jwt_issuer, settings.jwt_audience, timedelta(hours=1))
+
+
 @pytest.fixture
-def client(session_client: TestClient, database_url: URL) -> TestClient:
-    return session_client
+def client(session_client: TestClient, token_issuer: TokenIssuer, database_url: URL) -> ApiClient:
+    """The API as the user "alice" (``client.as_user("bob")`` for another, ``.anonymous()`` for none)."""
+    return ApiClient(session_client, token_issuer, "alice")
 
 
 def free_port() -> int:

@@ -13,13 +13,16 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.conftest import free_port
+from tasks_api.schema_migrations import head_revision
+from tests.conftest import TEST_JWT_SECRET, free_port
 
 TASKS_API = str(Path(sys.executable).parent / "tasks-api")
 
 
-def run(args: list[str], database_url: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
+def run(
+    args: list[str], database_url: str, timeout: float = 30, **env_overrides: str
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": TEST_JWT_SECRET, **env_overrides}
     return subprocess.run(
         [TASKS_API, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -51,17 +54,37 @@ class TestServeFailsFast:
         assert result.stderr.strip().count("\n") == 0, result.stderr
 
 
+class TestServeRefusesWeakOrMissingSecrets:
+    def test_external_database_without_jwt_secret(self, database_url: URL) -> None:
+        result = run(["serve"], database_url.render_as_string(hide_password=False), JWT_SECRET="")
+
+        assert result.returncode != 0
+        assert "JWT_SECRET is not set" in result.stderr
+        assert result.stderr.strip().count("\n") == 0, result.stderr
+
+    def test_a_short_jwt_secret(self, database_url: URL) -> None:
+        result = run(["serve"], database_url.render_as_string(hide_password=False), JWT_SECRET="short")
+
+        assert result.returncode != 0
+        assert "JWT_SECRET must be at least 32 bytes" in result.stderr
+        assert "short" not in result.stderr.replace("JWT_SECRET", "")
+
+
 class TestDbCommands:
     def test_current_names_the_head(self, database_url: URL) -> None:
         result = run(["db", "current"], database_url.render_as_string(hide_password=False))
 
-        assert (result.returncode, result.stdout.strip()) == (0, "0001")
+        assert (result.returncode, result.stdout.strip()) == (0, head_revision())
 
 
 @pytest.fixture
 def served_with_two_workers(database_url: URL) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url.render_as_string(hide_password=False)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "JWT_SECRET": TEST_JWT_SECRET,
+    }
     process = subprocess.Popen(
         [TASKS_API, "serve", "--port", str(port), "--workers", "2"],
         env=env,
@@ -88,9 +111,15 @@ def served_with_two_workers(database_url: URL) -> Iterator[str]:
 
 class TestServe:
     def test_several_workers_serve_the_api(self, served_with_two_workers: str) -> None:
+        account = {"email": "ada@example.com", "name": "Ada", "password": "correct horse"}
         with httpx.Client(base_url=served_with_two_workers) as http:
-            created = http.post("/api/alice/tasks", json={"title": "Buy milk"})
-            listed = [http.get("/api/alice/tasks").json()["items"] for _ in range(10)]
+            user = http.post("/api/users", json=account).json()
+            token = http.post(
+                "/api/tokens", json={"email": account["email"], "password": account["password"]}
+            )
+            http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+            created = http.post(f"/api/{user['id']}/tasks", json={"title": "Buy milk"})
+            listed = [http.get(f"/api/{user['id']}/tasks").json()["items"] for _ in range(10)]
 
         assert created.status_code == 201
         assert all(items == [created.json()] for items in listed)

@@ -1,25 +1,56 @@
 """Schemathesis fuzzes the running service against its own contract: every check, every phase.
 
-Settings (generation mode, determinism, example counts) live in schemathesis.toml.
+Two identities ("alice" and "bob", each with a real bearer token) let the ``ignored_auth`` and
+``object_level_authorization`` checks try every operation without, and with the other's, token.
+Generation settings live in schemathesis.toml.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
 import sqlalchemy as sa
+import yaml
 from schemathesis.config import SchemathesisConfig
+from schemathesis.config._auth import WFCAuthConfig
 from schemathesis.specs.openapi.schemas import OpenApiSchema
+
+from tasks_api.auth import TokenIssuer
 
 contract = schemathesis.pytest.from_fixture("contract_under_test")
 
 
+def identities_file(directory: Path, issuer: TokenIssuer) -> Path:
+    """A Web Fuzzing Commons auth document: one fixed bearer token per identity."""
+    document = {
+        "auth": [
+            {
+                "name": user,
+                "fixedHeaders": [
+                    {"name": "Authorization", "value": f"Bearer {issuer.issue(user)['access_token']}"}
+                ],
+            }
+            for user in ("alice", "bob")
+        ]
+    }
+    path = directory / "identities.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
 @pytest.fixture(scope="session")
-def contract_under_test(live_server: str) -> OpenApiSchema:
+def contract_under_test(
+    live_server: str, token_issuer: TokenIssuer, tmp_path_factory: pytest.TempPathFactory
+) -> OpenApiSchema:
     config = SchemathesisConfig.discover()
-    config.projects.get_default().update(base_url=live_server)
+    project = config.projects.default
+    # Task paths are alice's: her requests reach real tasks, and bob's are refused.
+    project.update(base_url=live_server, parameters={"user_id": "alice"})
+    identities = identities_file(tmp_path_factory.mktemp("fuzzing"), token_issuer)
+    project.auth.wfc = WFCAuthConfig(path=str(identities), peers=["alice", "bob"])
     return schemathesis.openapi.from_url(f"{live_server}/openapi.json", config=config)
 
 
@@ -34,6 +65,6 @@ def test_task_lifecycles_honour_the_contract(contract_under_test: OpenApiSchema,
             # Each sequence starts from an empty database, so that replaying a sequence (as
             # Hypothesis does while it explores and shrinks) sees the same responses again.
             with engine.begin() as connection:
-                connection.execute(sa.text("TRUNCATE users, tasks CASCADE"))
+                connection.execute(sa.text("TRUNCATE users, tasks, sign_in_failures CASCADE"))
 
     TaskLifecycles.run()

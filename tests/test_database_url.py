@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks_api.database import DatabaseConfigurationError, masked, parse_database_url
+from tasks_api.database import masked, parse_database_url
+from tasks_api.settings import ConfigurationError
 
 NEON = (
     "postgresql://neondb_owner:npg_s3cret@ep-cool-darkness-123456.eu-central-1.aws.neon.tech"
@@ -40,7 +41,7 @@ def test_the_password_is_masked_in_messages() -> None:
     ],
 )
 def test_other_urls_are_refused_with_one_clear_line(raw: str, message: str) -> None:
-    with pytest.raises(DatabaseConfigurationError, match=message) as refused:
+    with pytest.raises(ConfigurationError, match=message) as refused:
         parse_database_url(raw)
 
     assert "\n" not in str(refused.value)

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import yaml
-from starlette.testclient import TestClient
 
 from tasks_api.paths import SPEC_PATH
+from tests.api.helpers import ApiClient
 
 
 class TestOpenApiDocument:
-    def test_yaml_is_the_contract_as_written(self, client: TestClient) -> None:
+    def test_yaml_is_the_contract_as_written(self, client: ApiClient) -> None:
         response = client.get("/openapi.yaml")
 
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("application/yaml")
         assert response.text == SPEC_PATH.read_text()
 
-    def test_json_is_the_same_document(self, client: TestClient) -> None:
+    def test_json_is_the_same_document(self, client: ApiClient) -> None:
         response = client.get("/openapi.json")
 
         assert response.json() == yaml.safe_load(SPEC_PATH.read_text())
@@ -24,7 +24,7 @@ class TestOpenApiDocument:
 
 
 class TestInteractiveDocs:
-    def test_page_loads_swagger_ui_from_this_service(self, client: TestClient) -> None:
+    def test_page_loads_swagger_ui_from_this_service(self, client: ApiClient) -> None:
         page = client.get("/docs")
 
         assert page.status_code == 200
@@ -33,7 +33,7 @@ class TestInteractiveDocs:
         assert 'url: "openapi.json"' in page.text
         assert "http" not in page.text.replace("http-equiv", "")  # no CDN
 
-    def test_assets_are_swagger_ui_5(self, client: TestClient) -> None:
+    def test_assets_are_swagger_ui_5(self, client: ApiClient) -> None:
         bundle = client.get("/docs/swagger-ui-bundle.js")
         style = client.get("/docs/swagger-ui.css")
 
@@ -44,5 +44,5 @@ class TestInteractiveDocs:
         assert b"OpenAPI 3.1" in bundle.content or b"isOAS31" in bundle.content
         assert style.headers["content-type"].startswith("text/css")
 
-    def test_other_files_are_not_served(self, client: TestClient) -> None:
+    def test_other_files_are_not_served(self, client: ApiClient) -> None:
         assert client.get("/docs/..%2F..%2Fpyproject.toml").status_code in {400, 404}

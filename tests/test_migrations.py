@@ -18,7 +18,7 @@ import models.user  # noqa: F401
 from tasks_api import schema_migrations
 from tests.conftest import create_database
 
-TABLES = {"users", "tasks", "alembic_version"}
+TABLES = {"users", "tasks", "sign_in_failures", "alembic_version"}
 
 
 def table_names(url: URL) -> set[str]:

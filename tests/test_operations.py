@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from starlette.testclient import TestClient
+from tasks_api.schema_migrations import head_revision
+from tests.api.helpers import ApiClient
 
 
 class TestGetHealth200:
-    def test_is_alive(self, client: TestClient) -> None:
+    def test_is_alive(self, client: ApiClient) -> None:
         response = client.get("/health")
 
         assert response.status_code == 200
@@ -14,8 +15,8 @@ class TestGetHealth200:
 
 
 class TestGetReadiness200:
-    def test_is_ready_at_the_migration_head(self, client: TestClient) -> None:
+    def test_is_ready_at_the_migration_head(self, client: ApiClient) -> None:
         response = client.get("/ready")
 
         assert response.status_code == 200
-        assert response.json() == {"status": "ready", "migration": "0001"}
+        assert response.json() == {"status": "ready", "migration": head_revision()}

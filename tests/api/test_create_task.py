@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from starlette.testclient import TestClient
 
-from tests.api.helpers import assert_problem, tasks_url
+from tests.api.helpers import ApiClient, assert_problem, tasks_url
 
 
 class TestCreateTask201:
-    def test_defaults_every_optional_field(self, client: TestClient) -> None:
+    def test_defaults_every_optional_field(self, client: ApiClient) -> None:
         response = client.post(tasks_url(), json={"title": "Buy milk"})
 
         assert response.status_code == 201
@@ -32,24 +31,24 @@ class TestCreateTask201:
         }
         assert datetime.fromisoformat(body["created_at"]).utcoffset() == timedelta(0)
 
-    def test_stores_due_at_in_utc(self, client: TestClient) -> None:
+    def test_stores_due_at_in_utc(self, client: ApiClient) -> None:
         body = client.post(tasks_url(), json={"title": "Call", "due_at": "2026-05-01T12:00:00+02:00"}).json()
 
         assert body["due_at"] == "2026-05-01T10:00:00Z"
 
-    def test_created_completed_task_has_completed_at(self, client: TestClient) -> None:
+    def test_created_completed_task_has_completed_at(self, client: ApiClient) -> None:
         body = client.post(tasks_url(), json={"title": "Done already", "status": "completed"}).json()
 
         assert body["completed"] is True
         assert body["completed_at"] == body["created_at"]
 
-    def test_is_listed_afterwards(self, client: TestClient) -> None:
+    def test_is_listed_afterwards(self, client: ApiClient) -> None:
         created = client.post(tasks_url(), json={"title": "Buy milk"}).json()
 
         assert client.get(tasks_url()).json()["items"] == [created]
 
-    def test_quotes_unusual_user_ids_in_location(self, client: TestClient) -> None:
-        response = client.post(tasks_url("auth0|42"), json={"title": "x"})
+    def test_quotes_unusual_user_ids_in_location(self, client: ApiClient) -> None:
+        response = client.as_user("auth0|42").post(tasks_url("auth0|42"), json={"title": "x"})
 
         assert response.headers["location"].startswith("/api/auth0%7C42/tasks/")
 
@@ -73,7 +72,7 @@ class TestCreateTask400:
         ],
     )
     def test_refuses_input_that_breaks_the_contract(
-        self, client: TestClient, body: dict[str, object], pointer: str
+        self, client: ApiClient, body: dict[str, object], pointer: str
     ) -> None:
         response = client.post(tasks_url(), json=body)
 
@@ -82,25 +81,25 @@ class TestCreateTask400:
         assert problem["instance"] == "/api/alice/tasks"
         assert client.get(tasks_url()).json()["items"] == []
 
-    def test_refuses_malformed_json(self, client: TestClient) -> None:
+    def test_refuses_malformed_json(self, client: ApiClient) -> None:
         response = client.post(
             tasks_url(), content=b'{"title": ', headers={"Content-Type": "application/json"}
         )
 
         assert_problem(response, 400, "malformed-request")
 
-    def test_refuses_a_missing_body(self, client: TestClient) -> None:
+    def test_refuses_a_missing_body(self, client: ApiClient) -> None:
         response = client.post(tasks_url(), headers={"Content-Type": "application/json"})
 
         assert_problem(response, 400, "validation-error")
 
     @pytest.mark.parametrize("title", ["nul\u0000byte", "\u0000"])
-    def test_refuses_nul_bytes_that_postgresql_cannot_store(self, client: TestClient, title: str) -> None:
+    def test_refuses_nul_bytes_that_postgresql_cannot_store(self, client: ApiClient, title: str) -> None:
         response = client.post(tasks_url(), json={"title": title})
 
         assert_problem(response, 400, "validation-error")
 
-    def test_refuses_lone_surrogates_that_postgresql_cannot_store(self, client: TestClient) -> None:
+    def test_refuses_lone_surrogates_that_postgresql_cannot_store(self, client: ApiClient) -> None:
         response = client.post(
             tasks_url(),
             content=b'{"title": "half a pair \\ud800"}',
@@ -109,33 +108,33 @@ class TestCreateTask400:
 
         assert_problem(response, 400, "malformed-request")
 
-    def test_refuses_invalid_utf8(self, client: TestClient) -> None:
+    def test_refuses_invalid_utf8(self, client: ApiClient) -> None:
         response = client.post(
             tasks_url(), content=b'{"title": "\xff"}', headers={"Content-Type": "application/json"}
         )
 
         assert_problem(response, 400, "malformed-request")
 
-    def test_refuses_a_due_date_that_leaves_the_calendar_in_utc(self, client: TestClient) -> None:
+    def test_refuses_a_due_date_that_leaves_the_calendar_in_utc(self, client: ApiClient) -> None:
         response = client.post(tasks_url(), json={"title": "ok", "due_at": "9999-12-31T23:00:00-05:00"})
 
         problem = assert_problem(response, 400, "validation-error")
         assert problem["errors"][0]["pointer"] == "/due_at"
 
-    def test_refuses_an_invalid_user_id(self, client: TestClient) -> None:
+    def test_refuses_an_invalid_user_id(self, client: ApiClient) -> None:
         response = client.post("/api/al%20ice/tasks", json={"title": "ok"})
 
         problem = assert_problem(response, 400, "validation-error")
         assert problem["errors"][0]["pointer"] == "user_id"
 
-    def test_refuses_unknown_query_parameters(self, client: TestClient) -> None:
+    def test_refuses_unknown_query_parameters(self, client: ApiClient) -> None:
         response = client.post(tasks_url() + "?debug=1", json={"title": "ok"})
 
         assert_problem(response, 400, "validation-error")
 
 
 class TestCreateTask413:
-    def test_refuses_a_body_over_one_mebibyte(self, client: TestClient) -> None:
+    def test_refuses_a_body_over_one_mebibyte(self, client: ApiClient) -> None:
         response = client.post(
             tasks_url(),
             content=b'{"title": "' + b"x" * (1024 * 1024) + b'"}',
@@ -147,7 +146,7 @@ class TestCreateTask413:
 
 
 class TestCreateTask415:
-    def test_refuses_a_body_that_is_not_json(self, client: TestClient) -> None:
+    def test_refuses_a_body_that_is_not_json(self, client: ApiClient) -> None:
         response = client.post(tasks_url(), content=b"title=Buy milk", headers={"Content-Type": "text/plain"})
 
         assert_problem(response, 415, "unsupported-media-type")

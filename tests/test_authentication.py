@@ -1,0 +1,400 @@
+"""Who may do what: bearer tokens on every task operation, an attack battery, identity providers.
+
+The identity provider is Better Auth-shaped: EdDSA tokens (plus RS256 and ES256 keys), its JWKS
+served by a local HTTP server at ``{BETTER_AUTH_URL}/api/auth/jwks``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+from sqlalchemy.engine import URL
+from starlette.testclient import TestClient
+
+from tasks_api.app import create_app
+from tasks_api.auth import TokenIssuer
+from tests.api.helpers import ApiClient, assert_problem, create_task, task_url, tasks_url
+from tests.conftest import TEST_JWT_SECRET, free_port, settings_for
+
+TASK_OPERATIONS = [
+    ("GET", "/api/{user}/tasks", None),
+    ("POST", "/api/{user}/tasks", {"title": "x"}),
+    ("GET", "/api/{user}/tasks/{task}", None),
+    ("PUT", "/api/{user}/tasks/{task}", {"title": "x"}),
+    ("PATCH", "/api/{user}/tasks/{task}", {"title": "x"}),
+    ("DELETE", "/api/{user}/tasks/{task}", None),
+    ("PATCH", "/api/{user}/tasks/{task}/complete", None),
+]
+ON_ONE_TASK = [operation for operation in TASK_OPERATIONS if "{task}" in operation[1]]
+
+
+def operation_id(operation: tuple[str, str, Any]) -> str:
+    return f"{operation[0]} {operation[1]}"
+
+
+def assert_unauthorized(response: httpx.Response) -> None:
+    assert_problem(response, 401, "unauthorized")
+    assert response.headers["www-authenticate"].startswith('Bearer realm="tasks-api", error="invalid_token"')
+
+
+class TestEveryTaskOperation:
+    @pytest.mark.parametrize("operation", TASK_OPERATIONS, ids=operation_id)
+    def test_needs_a_token(self, client: ApiClient, operation: tuple[str, str, Any]) -> None:
+        method, template, body = operation
+        task = create_task(client)
+
+        response = client.anonymous().request(
+            method, template.format(user="alice", task=task["id"]), json=body
+        )
+
+        assert_unauthorized(response)
+
+    @pytest.mark.parametrize("operation", TASK_OPERATIONS, ids=operation_id)
+    def test_refuses_a_bad_token(self, client: ApiClient, operation: tuple[str, str, Any]) -> None:
+        method, template, body = operation
+        task = create_task(client)
+
+        response = client.request(
+            method,
+            template.format(user="alice", task=task["id"]),
+            json=body,
+            headers={"Authorization": "Bearer not-a-token"},
+        )
+
+        assert_unauthorized(response)
+
+    @pytest.mark.parametrize("operation", TASK_OPERATIONS, ids=operation_id)
+    def test_refuses_another_users_path_with_403(
+        self, client: ApiClient, operation: tuple[str, str, Any]
+    ) -> None:
+        method, template, body = operation
+        theirs = create_task(client, "bob")
+
+        response = client.request(method, template.format(user="bob", task=theirs["id"]), json=body)
+
+        assert_problem(response, 403, "forbidden")
+        assert client.as_user("bob").get(tasks_url("bob")).json()["items"] == [theirs]
+
+    @pytest.mark.parametrize("operation", ON_ONE_TASK, ids=operation_id)
+    def test_hides_another_users_task_behind_404(
+        self, client: ApiClient, operation: tuple[str, str, Any]
+    ) -> None:
+        method, template, body = operation
+        theirs = create_task(client, "bob")
+
+        response = client.request(method, template.format(user="alice", task=theirs["id"]), json=body)
+
+        assert_problem(response, 404, "not-found")
+        assert client.as_user("bob").get(task_url(theirs["id"], "bob")).json() == theirs
+
+    def test_a_users_list_never_shows_anothers_tasks(self, client: ApiClient) -> None:
+        mine = create_task(client, "alice")
+        create_task(client, "bob")
+
+        assert client.get(tasks_url("alice")).json()["items"] == [mine]
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass
+class IdentityProvider:
+    """A Better Auth stand-in: signing keys, and their public halves served as a JWKS."""
+
+    url: str = ""
+    keys: dict[str, tuple[str, Any]] = field(default_factory=dict)  # kid -> (alg, private key)
+    published: list[dict[str, Any]] = field(default_factory=list)
+    fetches: int = 0
+    gate: threading.Event = field(default_factory=threading.Event)
+
+    def add_key(self, kid: str, alg: str) -> None:
+        private: Any
+        if alg == "EdDSA":
+            private = ed25519.Ed25519PrivateKey.generate()
+            jwk = OKPAlgorithm.to_jwk(private.public_key(), as_dict=True)
+        elif alg == "RS256":
+            private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            jwk = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+        else:
+            private = ec.generate_private_key(ec.SECP256R1())
+            jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
+        self.keys[kid] = (alg, private)
+        self.published.append({**jwk, "kid": kid, "alg": alg, "use": "sig"})
+
+    def token(self, kid: str = "ed-1", *, sign_with: str | None = None, **claims: Any) -> str:
+        alg, private = self.keys[sign_with or kid]
+        now = int(time.time())
+        payload = {
+            "sub": "ba_user_1",
+            "email": "grace@example.com",
+            "name": "Grace Hopper",
+            "iat": now,
+            "exp": now + 900,
+            "iss": self.url,
+            "aud": self.url,
+            **claims,
+        }
+        return jwt.encode(
+            {k: v for k, v in payload.items() if v is not None}, private, alg, headers={"kid": kid}
+        )
+
+    def public_pem(self, kid: str) -> bytes:
+        public_key = self.keys[kid][1].public_key()
+        pem: bytes = public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return pem
+
+
+@pytest.fixture(scope="module")
+def identity_provider() -> Iterator[IdentityProvider]:
+    provider = IdentityProvider()
+    provider.gate.set()
+    for kid, alg in (("ed-1", "EdDSA"), ("rsa-1", "RS256"), ("ec-1", "ES256")):
+        provider.add_key(kid, alg)
+
+    class JwksHandler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != "/api/auth/jwks":
+                self.send_error(404)
+                return
+            provider.gate.wait(timeout=30)
+            provider.fetches += 1
+            body = json.dumps({"keys": provider.published}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), JwksHandler)
+    provider.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield provider
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def idp_app_settings(database_url: URL, identity_provider: IdentityProvider) -> Any:
+    return settings_for(
+        database_url,
+        BETTER_AUTH_URL=identity_provider.url,
+        JWKS_ALGORITHMS="EdDSA,RS256,ES256",
+        JWKS_REFETCH_COOLDOWN_SECONDS=0,  # a rotated key is fetched at once
+    )
+
+
+@pytest.fixture(scope="module")
+def idp_client(idp_app_settings: Any) -> Iterator[TestClient]:
+    with TestClient(create_app(idp_app_settings)) as client:
+        yield client
+
+
+def me(client: TestClient, token: str) -> httpx.Response:
+    response: httpx.Response = client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+    return response
+
+
+class TestIdentityProviderTokens:
+    def test_a_better_auth_eddsa_token_becomes_a_user(
+        self, idp_client: TestClient, identity_provider: IdentityProvider, database_url: URL
+    ) -> None:
+        response = me(idp_client, identity_provider.token())
+
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["id"], body["email"], body["name"]) == ("ba_user_1", "grace@example.com", "Grace Hopper")
+
+    @pytest.mark.parametrize("kid", ["rsa-1", "ec-1"])
+    def test_rs256_and_es256_keys_work_too(
+        self, idp_client: TestClient, identity_provider: IdentityProvider, kid: str, database_url: URL
+    ) -> None:
+        assert me(idp_client, identity_provider.token(kid, sub=f"user-{kid}")).status_code == 200
+
+    def test_the_subject_reaches_only_its_own_tasks(
+        self, idp_client: TestClient, identity_provider: IdentityProvider, database_url: URL
+    ) -> None:
+        headers = {"Authorization": f"Bearer {identity_provider.token()}"}
+
+        created = idp_client.post("/api/ba_user_1/tasks", json={"title": "x"}, headers=headers)
+        elsewhere = idp_client.get("/api/alice/tasks", headers=headers)
+
+        assert created.status_code == 201
+        assert_problem(elsewhere, 403, "forbidden")
+
+    def test_built_in_tokens_still_work_beside_the_provider(
+        self, idp_client: TestClient, token_issuer: TokenIssuer, database_url: URL
+    ) -> None:
+        assert me(idp_client, token_issuer.issue("alice")["access_token"]).status_code == 200
+
+    def test_a_rotated_key_is_fetched_when_its_kid_first_appears(
+        self, idp_client: TestClient, identity_provider: IdentityProvider, database_url: URL
+    ) -> None:
+        assert me(idp_client, identity_provider.token()).status_code == 200
+        fetches = identity_provider.fetches
+        identity_provider.add_key("ed-2", "EdDSA")
+
+        assert me(idp_client, identity_provider.token("ed-2")).status_code == 200
+        assert identity_provider.fetches == fetches + 1
+        assert me(idp_client, identity_provider.token("ed-2")).status_code == 200
+        assert identity_provider.fetches == fetches + 1  # cached from then on
+
+
+class TestAttacks:
+    """Every one of these is a 401 problem with a Bearer challenge, never a 500."""
+
+    @pytest.fixture
+    def valid(self, identity_provider: IdentityProvider) -> str:
+        return identity_provider.token()
+
+    def forged(self, identity_provider: IdentityProvider) -> dict[str, str]:
+        now = int(time.time())
+        claims = {
+            "sub": "ba_user_1",
+            "iat": now,
+            "exp": now + 900,
+            "iss": identity_provider.url,
+            "aud": identity_provider.url,
+        }
+        header_none = b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+        body = b64url(json.dumps(claims).encode())
+        header_hs = b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "ed-1"}).encode())
+        signing_input = f"{header_hs}.{body}".encode()
+        # The classic confusion: HMAC keyed with the provider's *public* key, which anyone can fetch.
+        confused = hmac.new(identity_provider.public_pem("rsa-1"), signing_input, hashlib.sha256).digest()
+        return {
+            "alg none": f"{header_none}.{body}.",
+            "HS256 keyed with the public key": f"{header_hs}.{body}.{b64url(confused)}",
+        }
+
+    @pytest.mark.parametrize("attack", ["alg none", "HS256 keyed with the public key"])
+    def test_forged_algorithms(
+        self, idp_client: TestClient, identity_provider: IdentityProvider, attack: str
+    ) -> None:
+        assert_unauthorized(me(idp_client, self.forged(identity_provider)[attack]))
+
+    @pytest.mark.parametrize(
+        ("claims", "reason"),
+        [
+            ({"exp": int(time.time()) - 120}, "expired"),
+            ({"nbf": int(time.time()) + 600}, "not valid yet"),
+            ({"iss": "https://evil.example"}, "another issuer"),
+            ({"aud": "https://evil.example"}, "another audience"),
+            ({"exp": None}, "'exp'"),
+            ({"sub": None}, "'sub'"),
+        ],
+    )
+    def test_bad_claims(
+        self, idp_client: TestClient, identity_provider: IdentityProvider, claims: dict[str, Any], reason: str
+    ) -> None:
+        response = me(idp_client, identity_provider.token(**claims))
+
+        assert_unauthorized(response)
+        assert reason in response.json()["detail"]
+
+    def test_a_tampered_payload(self, idp_client: TestClient, valid: str) -> None:
+        header, payload, signature = valid.split(".")
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+        tampered = b64url(json.dumps({**claims, "sub": "alice"}).encode())
+
+        assert_unauthorized(me(idp_client, f"{header}.{tampered}.{signature}"))
+
+    def test_an_unknown_kid(self, idp_client: TestClient, identity_provider: IdentityProvider) -> None:
+        stranger = IdentityProvider(url=identity_provider.url)
+        stranger.add_key("not-published", "EdDSA")
+
+        response = me(idp_client, stranger.token("not-published"))
+
+        assert_unauthorized(response)
+        assert "signing key is unknown" in response.json()["detail"]
+
+    def test_a_known_kid_signed_by_another_key(
+        self, idp_client: TestClient, identity_provider: IdentityProvider
+    ) -> None:
+        impostor = IdentityProvider(url=identity_provider.url)
+        impostor.add_key("ed-1", "EdDSA")  # same kid, different key
+
+        assert_unauthorized(me(idp_client, impostor.token("ed-1")))
+
+    def test_hs256_with_the_wrong_secret(self, idp_client: TestClient, idp_app_settings: Any) -> None:
+        now = int(time.time())
+        claims = {"sub": "alice", "iat": now, "exp": now + 60, "iss": "tasks-api", "aud": "tasks-api"}
+        token = jwt.encode(claims, "a different secret that is also long enough", "HS256")
+
+        assert_unauthorized(me(idp_client, token))
+        assert me(idp_client, jwt.encode(claims, TEST_JWT_SECRET, "HS256")).status_code == 200
+
+    @pytest.mark.parametrize(
+        "authorization",
+        [
+            "Bearer",
+            "Bearer ",
+            "Bearer a.b.c",
+            "Bearer \u00e9t\u00e9".encode("latin-1"),
+            "Basic YWxpY2U6cHc=",
+            "Bearer x y",
+        ],
+    )
+    def test_malformed_headers(self, idp_client: TestClient, authorization: str | bytes) -> None:
+        response = idp_client.get("/api/users/me", headers={"Authorization": authorization})
+
+        assert_problem(response, 401, "unauthorized")
+
+
+class TestKeyFetchingStaysOffTheEventLoop:
+    def test_other_requests_are_served_while_a_jwks_fetch_hangs(
+        self, idp_app_settings: Any, identity_provider: IdentityProvider, database_url: URL
+    ) -> None:
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(idp_app_settings), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.02)
+        base = f"http://127.0.0.1:{port}"
+        identity_provider.add_key("ed-slow", "EdDSA")
+        identity_provider.gate.clear()  # the provider stops answering
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                waiting = pool.submit(
+                    httpx.get,
+                    f"{base}/api/users/me",
+                    headers={"Authorization": f"Bearer {identity_provider.token('ed-slow')}"},
+                    timeout=30,
+                )
+                time.sleep(0.2)  # let that request reach the fetch
+                health = httpx.get(f"{base}/health", timeout=5)
+                assert not waiting.done()
+                identity_provider.gate.set()
+                assert waiting.result().status_code == 200
+            assert health.status_code == 200
+        finally:
+            identity_provider.gate.set()
+            server.should_exit = True
+            thread.join(timeout=10)
