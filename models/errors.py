@@ -17,6 +17,27 @@ class TaskNotFound(DomainError):
         self.task_id = task_id
 
 
+class PreconditionFailed(DomainError):
+    def __init__(self) -> None:
+        super().__init__("The task has changed since the ETag in If-Match.")
+
+
+class InvalidCursor(DomainError):
+    def __init__(self) -> None:
+        super().__init__("The cursor is not one this service issued for this user, filters and sort.")
+        self.errors = [{"pointer": "cursor", "detail": "unknown, altered, or issued for another listing"}]
+
+
+class IdempotencyKeyInFlight(DomainError):
+    def __init__(self) -> None:
+        super().__init__("A request with this Idempotency-Key is still running; retry shortly.")
+
+
+class IdempotencyKeyReused(DomainError):
+    def __init__(self) -> None:
+        super().__init__("This Idempotency-Key was used with a different request body.")
+
+
 class NotTheOwner(DomainError):
     """The authenticated user asked for someone else's tasks."""
 

@@ -13,12 +13,19 @@ from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from pydantic import AwareDatetime, field_validator
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlmodel import Field, SQLModel
 
 from models.timestamps import utc_now
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 4000
+
+PRIORITY_RANK_SQL = "CASE priority WHEN 'low' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END"
+SEARCH_VECTOR_SQL = "to_tsvector('simple'::regconfig, title || ' ' || coalesce(description, ''))"
+# "No due date" sorts after every date in both directions.
+DUE_AT_NULLS_LAST_ASCENDING = "coalesce(due_at, 'infinity'::timestamptz)"
+DUE_AT_NULLS_LAST_DESCENDING = "coalesce(due_at, '-infinity'::timestamptz)"
 
 
 class TaskStatus(StrEnum):
@@ -87,7 +94,16 @@ class Task(TaskBase, table=True):
         sa.CheckConstraint(
             "(status = 'completed') = (completed_at IS NOT NULL)", name="ck_tasks_completed_at"
         ),
+        # One index per sort order, each ending in id (the tiebreak), so that every page of a
+        # keyset walk is an index range scan however deep it is.
         sa.Index("ix_tasks_user_id_created_at_id", "user_id", "created_at", "id"),
+        sa.Index("ix_tasks_user_id_updated_at_id", "user_id", "updated_at", "id"),
+        sa.Index("ix_tasks_user_id_due_at_last_id", "user_id", sa.text(DUE_AT_NULLS_LAST_ASCENDING), "id"),
+        sa.Index(
+            "ix_tasks_user_id_due_at_last_desc_id", "user_id", sa.text(DUE_AT_NULLS_LAST_DESCENDING), "id"
+        ),
+        sa.Index("ix_tasks_user_id_priority_rank_id", "user_id", "priority_rank", "id"),
+        sa.Index("ix_tasks_search_vector", "search_vector", postgresql_using="gin"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
@@ -95,6 +111,19 @@ class Task(TaskBase, table=True):
     created_at: datetime = Field(default_factory=utc_now, sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utc_now, sa_type=sa.DateTime(timezone=True))
     completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    version: int = Field(
+        default=1,
+        sa_column_kwargs={"server_default": "1"},
+        description="Goes up by one on every change; the ETag.",
+    )
+    priority_rank: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.SmallInteger, sa.Computed(PRIORITY_RANK_SQL, persisted=True), nullable=False),
+    )
+    search_vector: str | None = Field(
+        default=None,
+        sa_column=sa.Column(TSVECTOR, sa.Computed(SEARCH_VECTOR_SQL, persisted=True), nullable=False),
+    )
 
     def set_status(self, status: TaskStatus, now: datetime) -> None:
         """Change status, keeping ``completed_at`` consistent with it."""
@@ -112,7 +141,14 @@ class TaskPublic(TaskBase):
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    etag: str
 
     @classmethod
     def of(cls, task: Task) -> TaskPublic:
-        return cls.model_validate(task, update={"completed": task.status == TaskStatus.COMPLETED})
+        derived = {"completed": task.status == TaskStatus.COMPLETED, "etag": entity_tag(task.version)}
+        return cls.model_validate(task, update=derived)
+
+
+def entity_tag(version: int) -> str:
+    """A strong entity tag (RFC 9110) for a task version."""
+    return f'"{version}"'

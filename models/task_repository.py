@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from models.errors import TaskNotFound
+from models.errors import PreconditionFailed, TaskNotFound
 from models.task import Task, TaskCreate, TaskStatus, TaskUpdate
+from models.task_query import TaskFilters, TaskOrder
 from models.timestamps import utc_now
 from models.user import Owner
 from models.user_repository import UserRepository
+
+# Whether a change may go ahead, given the task's current version (If-Match, in HTTP terms).
+Precondition = Callable[[int], bool] | None
 
 
 class TaskRepository:
@@ -22,11 +27,19 @@ class TaskRepository:
         self._owner_id = owner.id
         self._users = users
 
-    def list(self) -> Sequence[Task]:
-        query = (
-            select(Task).where(Task.user_id == self._owner_id).order_by(col(Task.created_at), col(Task.id))
-        )
-        return self._session.exec(query).all()
+    def page(
+        self, filters: TaskFilters, order: TaskOrder, limit: int, after: list[Any] | None = None
+    ) -> tuple[Sequence[Task], list[Any] | None]:
+        """Up to ``limit`` matching tasks in ``order`` after the position ``after``, and the
+        position the next page starts after (None on the last page)."""
+        query = select(Task).where(Task.user_id == self._owner_id, *filters.conditions())
+        if after is not None:
+            query = query.where(order.after(after))
+        rows = self._session.exec(query.order_by(*order.order_by()).limit(limit + 1)).all()
+        if len(rows) <= limit:
+            return rows, None
+        page = rows[:limit]
+        return page, order.position_of(page[-1])
 
     def add(self, data: TaskCreate) -> Task:
         self._users.ensure(self._owner)
@@ -48,8 +61,8 @@ class TaskRepository:
             raise TaskNotFound(task_id)
         return task
 
-    def replace(self, task_id: UUID, data: TaskCreate) -> Task:
-        task = self.get(task_id, for_update=True)
+    def replace(self, task_id: UUID, data: TaskCreate, precondition: Precondition = None) -> Task:
+        task = self._get_for_change(task_id, precondition)
         now = utc_now()
         task.title = data.title
         task.description = data.description
@@ -58,8 +71,8 @@ class TaskRepository:
         task.set_status(data.status, now)
         return self._touch(task, now)
 
-    def update(self, task_id: UUID, patch: TaskUpdate) -> Task:
-        task = self.get(task_id, for_update=True)
+    def update(self, task_id: UUID, patch: TaskUpdate, precondition: Precondition = None) -> Task:
+        task = self._get_for_change(task_id, precondition)
         now = utc_now()
         changes = patch.model_dump(include=patch.model_fields_set, exclude={"status"})
         for field, value in changes.items():
@@ -68,19 +81,28 @@ class TaskRepository:
             task.set_status(patch.status, now)
         return self._touch(task, now)
 
-    def toggle_completion(self, task_id: UUID) -> Task:
-        task = self.get(task_id, for_update=True)
+    def toggle_completion(self, task_id: UUID, precondition: Precondition = None) -> Task:
+        task = self._get_for_change(task_id, precondition)
         now = utc_now()
         completed = task.status == TaskStatus.COMPLETED
         task.set_status(TaskStatus.PENDING if completed else TaskStatus.COMPLETED, now)
         return self._touch(task, now)
 
-    def delete(self, task_id: UUID) -> None:
-        self._session.delete(self.get(task_id, for_update=True))
+    def delete(self, task_id: UUID, precondition: Precondition = None) -> None:
+        self._session.delete(self._get_for_change(task_id, precondition))
         self._session.flush()
+
+    def _get_for_change(self, task_id: UUID, precondition: Precondition) -> Task:
+        """The task, locked until commit. The precondition is checked once the lock is held, so
+        of two writers sending the same version, exactly one gets through."""
+        task = self.get(task_id, for_update=True)
+        if precondition is not None and not precondition(task.version):
+            raise PreconditionFailed
+        return task
 
     def _touch(self, task: Task, now: datetime) -> Task:
         task.updated_at = now
+        task.version += 1
         self._session.add(task)
         self._session.flush()
         return task

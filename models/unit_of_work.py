@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from models.idempotency import IdempotencyKeys
 from models.sign_in import SignIn, SignInLimits
 from models.task_repository import TaskRepository
 from models.user import Owner
@@ -51,6 +52,12 @@ class UnitOfWork:
         if self._owner is None:
             raise RuntimeError("task access needs an owner")
         return TaskRepository(self._session, self._owner, self.users)
+
+    @property
+    def idempotency_keys(self) -> IdempotencyKeys:
+        if self._owner is None:
+            raise RuntimeError("idempotency keys belong to an owner")
+        return IdempotencyKeys(self._session, self._owner.id)
 
     @property
     def sign_in(self) -> SignIn:

@@ -22,6 +22,7 @@ from models.errors import DomainError
 from tasks_api import problems
 from tasks_api.auth import TokenIssuer, TokenVerifier, password_hasher, resolve_jwt_secret
 from tasks_api.contract import Contract
+from tasks_api.cursors import CursorCodec
 from tasks_api.database import Database, resolve_database_url
 from tasks_api.openapi31 import accept_openapi_31, validator_map
 from tasks_api.paths import SPEC_PATH
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> AsyncApp:
             timedelta(seconds=settings.access_token_ttl_seconds),
         ),
         "password_hasher": password_hasher(settings),
+        "cursor_codec": CursorCodec(secret),
     }
 
     @asynccontextmanager

@@ -23,9 +23,13 @@ from starlette.exceptions import HTTPException
 from models.errors import (
     DomainError,
     EmailAlreadyRegistered,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
     InvalidCredentials,
+    InvalidCursor,
     InvalidTaskData,
     NotTheOwner,
+    PreconditionFailed,
     TaskNotFound,
     TooManySignInFailures,
 )
@@ -57,6 +61,8 @@ NOT_FOUND = ProblemKind(404, "not-found", "Not found")
 METHOD_NOT_ALLOWED = ProblemKind(405, "method-not-allowed", "Method not allowed")
 PAYLOAD_TOO_LARGE = ProblemKind(413, "payload-too-large", "Payload too large")
 CONFLICT = ProblemKind(409, "conflict", "Conflict")
+PRECONDITION_FAILED = ProblemKind(412, "precondition-failed", "Precondition failed")
+IDEMPOTENCY_KEY_REUSED = ProblemKind(422, "idempotency-key-reused", "Idempotency key reused")
 UNSUPPORTED_MEDIA_TYPE = ProblemKind(415, "unsupported-media-type", "Unsupported media type")
 TOO_MANY_REQUESTS = ProblemKind(429, "too-many-requests", "Too many requests")
 INTERNAL_ERROR = ProblemKind(500, "internal-error", "Internal server error")
@@ -84,6 +90,10 @@ _KIND_BY_DOMAIN_ERROR: dict[type[DomainError], ProblemKind] = {
     EmailAlreadyRegistered: CONFLICT,
     InvalidCredentials: INVALID_CREDENTIALS,
     TooManySignInFailures: TOO_MANY_REQUESTS,
+    PreconditionFailed: PRECONDITION_FAILED,
+    InvalidCursor: VALIDATION_ERROR,
+    IdempotencyKeyInFlight: CONFLICT,
+    IdempotencyKeyReused: IDEMPOTENCY_KEY_REUSED,
 }
 
 # RFC 6750: what a 401 tells the client about the Bearer scheme. The error code is sent for every

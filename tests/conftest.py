@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
@@ -63,7 +67,7 @@ def empty_tables(request: pytest.FixtureRequest) -> None:
         return
     engine: sa.Engine = request.getfixturevalue("engine")
     with engine.begin() as connection:
-        connection.execute(sa.text("TRUNCATE users, tasks, sign_in_failures CASCADE"))
+        connection.execute(sa.text("TRUNCATE users, tasks, sign_in_failures, idempotency_keys CASCADE"))
 
 
 TEST_JWT_SECRET = "test-only secret, at least thirty-two bytes long"
@@ -130,3 +134,36 @@ def live_server(app: AsyncApp) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def served_with_two_workers(database_url: URL) -> Iterator[str]:
+    """`tasks-api serve --workers 2` on the test database, as production runs it."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "JWT_SECRET": TEST_JWT_SECRET,
+    }
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "tasks-api"), "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("tasks-api serve did not become ready")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

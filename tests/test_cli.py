@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -75,38 +74,6 @@ class TestDbCommands:
         result = run(["db", "current"], database_url.render_as_string(hide_password=False))
 
         assert (result.returncode, result.stdout.strip()) == (0, head_revision())
-
-
-@pytest.fixture
-def served_with_two_workers(database_url: URL) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url.render_as_string(hide_password=False),
-        "JWT_SECRET": TEST_JWT_SECRET,
-    }
-    process = subprocess.Popen(
-        [TASKS_API, "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("tasks-api serve did not become ready")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 class TestServe:

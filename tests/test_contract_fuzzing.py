@@ -65,6 +65,8 @@ def test_task_lifecycles_honour_the_contract(contract_under_test: OpenApiSchema,
             # Each sequence starts from an empty database, so that replaying a sequence (as
             # Hypothesis does while it explores and shrinks) sees the same responses again.
             with engine.begin() as connection:
-                connection.execute(sa.text("TRUNCATE users, tasks, sign_in_failures CASCADE"))
+                connection.execute(
+                    sa.text("TRUNCATE users, tasks, sign_in_failures, idempotency_keys CASCADE")
+                )
 
     TaskLifecycles.run()

@@ -28,7 +28,9 @@ class TestCreateTask201:
             "created_at": body["created_at"],
             "updated_at": body["created_at"],
             "completed_at": None,
+            "etag": '"1"',
         }
+        assert response.headers["etag"] == '"1"'
         assert datetime.fromisoformat(body["created_at"]).utcoffset() == timedelta(0)
 
     def test_stores_due_at_in_utc(self, client: ApiClient) -> None:

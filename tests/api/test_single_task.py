@@ -62,6 +62,7 @@ class TestReplaceTask200:
             "due_at": None,
             "status": "pending",
             "updated_at": body["updated_at"],
+            "etag": '"2"',
         }
         assert body["updated_at"] > task["updated_at"]
 
@@ -109,6 +110,7 @@ class TestUpdateTask200:
             "priority": "high",
             "description": None,
             "updated_at": body["updated_at"],
+            "etag": '"2"',
         }
 
     def test_plain_json_is_accepted_too(self, client: ApiClient) -> None:
@@ -132,7 +134,7 @@ class TestUpdateTask200:
 
         body = client.patch(task_url(task["id"]), json={}).json()
 
-        assert body == {**task, "updated_at": body["updated_at"]}
+        assert body == {**task, "updated_at": body["updated_at"], "etag": '"2"'}
 
 
 class TestUpdateTask400:

@@ -1,0 +1,123 @@
+"""What a task listing asks for: filters, an order, and where the page starts (keyset)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from pydantic import AwareDatetime
+from sqlmodel import SQLModel, col
+
+from models.task import (
+    DUE_AT_NULLS_LAST_ASCENDING,
+    DUE_AT_NULLS_LAST_DESCENDING,
+    Task,
+    TaskPriority,
+    TaskStatus,
+)
+
+_WORDS = re.compile(r"[^\W_]+")
+
+
+class TaskFilters(SQLModel):
+    status: TaskStatus | None = None
+    priority: TaskPriority | None = None
+    completed: bool | None = None
+    due_before: AwareDatetime | None = None
+    due_after: AwareDatetime | None = None
+    updated_since: AwareDatetime | None = None
+    q: str | None = None
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if self.status is not None:
+            conditions.append(col(Task.status) == self.status)
+        if self.priority is not None:
+            conditions.append(col(Task.priority) == self.priority)
+        if self.completed is not None:
+            is_completed = col(Task.status) == TaskStatus.COMPLETED
+            conditions.append(is_completed if self.completed else sa.not_(is_completed))
+        if self.due_before is not None:
+            conditions.append(col(Task.due_at) < self.due_before)
+        if self.due_after is not None:
+            conditions.append(col(Task.due_at) > self.due_after)
+        if self.updated_since is not None:
+            conditions.append(col(Task.updated_at) >= self.updated_since)
+        if self.q is not None:
+            conditions.append(_matches_text(self.q))
+        return conditions
+
+
+def _matches_text(query: str) -> sa.ColumnElement[bool]:
+    """Every word of ``query`` starts a word of the title or description, in any case.
+
+    Answered from the GIN index on ``search_vector`` when the words are rare enough for that to
+    pay (tests/test_list_query_plans.py checks that PostgreSQL does use it).
+    """
+    words = _WORDS.findall(query)
+    if not words:
+        return sa.false()
+    prefixes = " & ".join(f"'{word}':*" for word in words)
+    search_vector: sa.ColumnClause[Any] = sa.column("search_vector")
+    return search_vector.op("@@")(sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), prefixes))
+
+
+@dataclass(frozen=True)
+class TaskOrder:
+    """A sort field and direction; the key is (that field's value, id), as the indexes are."""
+
+    field: str
+    descending: bool
+
+    @classmethod
+    def parse(cls, sort: str) -> TaskOrder:
+        return cls(field=sort.removeprefix("-"), descending=sort.startswith("-"))
+
+    def expression(self) -> sa.ColumnElement[Any]:
+        if self.field == "due_at":
+            return sa.literal_column(
+                DUE_AT_NULLS_LAST_DESCENDING if self.descending else DUE_AT_NULLS_LAST_ASCENDING
+            )
+        return sa.column(_COLUMNS[self.field])
+
+    def order_by(self) -> list[sa.ColumnElement[Any]]:
+        key, tiebreak = self.expression(), col(Task.id)
+        if self.descending:
+            return [key.desc(), tiebreak.desc()]
+        return [key.asc(), tiebreak.asc()]
+
+    def after(self, position: list[Any]) -> sa.ColumnElement[bool]:
+        """Rows strictly after ``position`` (a key from ``position_of``) in this order."""
+        value, task_id = position
+        bound: sa.ColumnElement[Any]
+        if self.field == "due_at":
+            no_due_date = "'-infinity'::timestamptz" if self.descending else "'infinity'::timestamptz"
+            bound = sa.func.coalesce(
+                sa.cast(value, sa.DateTime(timezone=True)), sa.literal_column(no_due_date)
+            )
+        elif self.field == "priority":
+            bound = sa.literal(value, sa.SmallInteger)
+        else:
+            bound = sa.cast(value, sa.DateTime(timezone=True))
+        row = sa.tuple_(self.expression(), col(Task.id))
+        position_row = sa.tuple_(bound, sa.literal(UUID(task_id)))
+        return row < position_row if self.descending else row > position_row
+
+    def position_of(self, task: Task) -> list[Any]:
+        """The task's place in this order, as JSON-ready values (it goes into a cursor)."""
+        value: Any = getattr(task, _COLUMNS[self.field])
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        return [value, str(task.id)]
+
+
+_COLUMNS = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "due_at": "due_at",
+    "priority": "priority_rank",
+}
