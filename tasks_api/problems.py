@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 DATABASE_RETRY_AFTER_SECONDS = 5
+MAX_DETAIL, MAX_INSTANCE = 2000, 8192  # as the contract's Problem schema declares
 INTERNAL_ERROR_DETAIL = "The server failed to handle the request; it has been logged."
 
 
@@ -147,8 +148,8 @@ def _response(
         "type": kind.type,
         "title": kind.title,
         "status": kind.status,
-        "detail": detail,
-        "instance": quote(request.url.path),  # a URI reference, so percent-encoded
+        "detail": detail if len(detail) <= MAX_DETAIL else detail[: MAX_DETAIL - 1] + "\u2026",
+        "instance": quote(request.url.path)[:MAX_INSTANCE],  # a URI reference, so percent-encoded
         **(extensions or {}),
     }
     return ConnexionResponse(

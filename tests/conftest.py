@@ -137,9 +137,10 @@ def live_server(app: AsyncApp) -> Iterator[str]:
 
 
 @pytest.fixture
-def served_with_two_workers(database_url: URL) -> Iterator[str]:
+def served_with_two_workers(database_url: URL, tmp_path: Path) -> Iterator[str]:
     """`tasks-api serve --workers 2` on the test database, as production runs it."""
     port = free_port()
+    log = (tmp_path / "serve.log").open("w")
     env = {
         **os.environ,
         "DATABASE_URL": database_url.render_as_string(hide_password=False),
@@ -148,12 +149,12 @@ def served_with_two_workers(database_url: URL) -> Iterator[str]:
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "tasks-api"), "serve", "--port", str(port), "--workers", "2"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # generous: a loaded 2-core machine starts 3 processes
         while True:
             try:
                 if httpx.get(f"{base}/ready").status_code == 200:
@@ -161,9 +162,12 @@ def served_with_two_workers(database_url: URL) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("tasks-api serve did not become ready")
+                log.flush()
+                output = (tmp_path / "serve.log").read_text()[-2000:]
+                raise RuntimeError(f"tasks-api serve did not become ready:\n{output}")
             time.sleep(0.1)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
+        log.close()

@@ -7,6 +7,7 @@ Generation settings live in schemathesis.toml.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ import schemathesis
 import sqlalchemy as sa
 import yaml
 from schemathesis.config import SchemathesisConfig
-from schemathesis.config._auth import WFCAuthConfig
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from tasks_api.auth import TokenIssuer
@@ -41,17 +41,24 @@ def identities_file(directory: Path, issuer: TokenIssuer) -> Path:
     return path
 
 
+# The CLI run in CI (.ci/live-fuzz) does the full 100 examples per operation against the served
+# app; here, on every `pytest`, fewer keep the suite quick.
+EXAMPLES_PER_OPERATION = 30
+
+
 @pytest.fixture(scope="session")
 def contract_under_test(
     live_server: str, token_issuer: TokenIssuer, tmp_path_factory: pytest.TempPathFactory
-) -> OpenApiSchema:
-    config = SchemathesisConfig.discover()
-    project = config.projects.default
-    # Task paths are alice's: her requests reach real tasks, and bob's are refused.
-    project.update(base_url=live_server, parameters={"user_id": "alice"})
+) -> Iterator[OpenApiSchema]:
     identities = identities_file(tmp_path_factory.mktemp("fuzzing"), token_issuer)
-    project.auth.wfc = WFCAuthConfig(path=str(identities), peers=["alice", "bob"])
-    return schemathesis.openapi.from_url(f"{live_server}/openapi.json", config=config)
+    with pytest.MonkeyPatch.context() as environment:
+        # schemathesis.toml reads the identities and alice's id from these.
+        environment.setenv("TASKS_API_FUZZ_IDENTITIES", str(identities))
+        environment.setenv("TASKS_API_FUZZ_USER_ID", "alice")
+        config = SchemathesisConfig.discover()
+        config.projects.default.update(base_url=live_server)
+        config.projects.default.generation.update(max_examples=EXAMPLES_PER_OPERATION)
+        yield schemathesis.openapi.from_url(f"{live_server}/openapi.json", config=config)
 
 
 @contract.parametrize()

@@ -83,6 +83,13 @@ class TestCreateTask400:
         assert problem["instance"] == "/api/alice/tasks"
         assert client.get(tasks_url()).json()["items"] == []
 
+    def test_does_not_echo_a_huge_value_back(self, client: ApiClient) -> None:
+        response = client.post(tasks_url(), json={"title": "x" * 100_000})
+
+        problem = assert_problem(response, 400, "validation-error")
+        assert len(problem["errors"][0]["detail"]) <= 1000
+        assert len(response.content) < 3000
+
     def test_refuses_malformed_json(self, client: ApiClient) -> None:
         response = client.post(
             tasks_url(), content=b'{"title": ', headers={"Content-Type": "application/json"}
