@@ -85,6 +85,18 @@ class TokenIssuer:
         }
 
 
+# Why PyJWT refused a token, in words for the client; most specific first, the catch-all last.
+_REFUSALS: list[tuple[type[jwt.PyJWTError], str]] = [
+    (jwt.ExpiredSignatureError, "The token has expired."),
+    (jwt.ImmatureSignatureError, "The token is not valid yet."),
+    (jwt.InvalidIssuerError, "The token is from another issuer."),
+    (jwt.InvalidAudienceError, "The token is for another audience."),
+    (jwt.InvalidSignatureError, "The token's signature does not verify."),
+    (jwt.PyJWKClientError, "The token's signing key is unknown."),
+    (jwt.PyJWTError, "The token is malformed."),
+]
+
+
 class InvalidToken(Exception):
     """Why a token was refused, in words safe to show the client."""
 
@@ -118,22 +130,11 @@ class TokenVerifier:
                 return self._decode(
                     token, key, self._provider_algorithms, self._provider_issuer, self._provider_audience
                 )
-        except jwt.ExpiredSignatureError:
-            raise InvalidToken("The token has expired.") from None
-        except jwt.ImmatureSignatureError:
-            raise InvalidToken("The token is not valid yet.") from None
-        except jwt.InvalidIssuerError:
-            raise InvalidToken("The token is from another issuer.") from None
-        except jwt.InvalidAudienceError:
-            raise InvalidToken("The token is for another audience.") from None
         except jwt.MissingRequiredClaimError as error:
             raise InvalidToken(f"The token has no '{error.claim}' claim.") from None
-        except jwt.InvalidSignatureError:
-            raise InvalidToken("The token's signature does not verify.") from None
-        except jwt.PyJWKClientError:
-            raise InvalidToken("The token's signing key is unknown.") from None
-        except jwt.PyJWTError:
-            raise InvalidToken("The token is malformed.") from None
+        except jwt.PyJWTError as error:
+            reason = next(text for kind, text in _REFUSALS if isinstance(error, kind))
+            raise InvalidToken(reason) from None
         raise InvalidToken("The token's algorithm is not accepted.")
 
     @staticmethod

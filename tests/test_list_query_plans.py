@@ -17,19 +17,10 @@ from models.task_repository import TaskRepository
 from models.user import Owner
 from models.user_repository import UserRepository
 from tasks_api import schema_migrations
+from tests.api.helpers import SORTS
 from tests.conftest import create_database
 
 TASKS_PER_USER = 20_000
-SORTS = [
-    "created_at",
-    "-created_at",
-    "updated_at",
-    "-updated_at",
-    "due_at",
-    "-due_at",
-    "priority",
-    "-priority",
-]
 
 
 @pytest.fixture(scope="module")

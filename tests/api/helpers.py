@@ -8,8 +8,12 @@ import httpx
 from starlette.testclient import TestClient
 
 from tasks_api.auth import TokenIssuer
+from tasks_api.contract import Contract
+from tasks_api.paths import SPEC_PATH
 
 PROBLEM_JSON = "application/problem+json"
+# Every order listTasks offers, as the contract declares them.
+SORTS: list[str] = Contract.load(SPEC_PATH).document["components"]["parameters"]["Sort"]["schema"]["enum"]
 
 
 class ApiClient:

@@ -7,18 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import ApiClient, assert_problem, create_task, tasks_url
+from tests.api.helpers import SORTS, ApiClient, assert_problem, create_task, tasks_url
 
-SORTS = [
-    "created_at",
-    "-created_at",
-    "updated_at",
-    "-updated_at",
-    "due_at",
-    "-due_at",
-    "priority",
-    "-priority",
-]
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2}
 
 
