@@ -63,7 +63,7 @@ class TooManySignInFailures(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
-class InvalidTaskData(DomainError):
+class InvalidInput(DomainError):
     """Input that passed the contract but cannot be used (e.g. a date outside the calendar)."""
 
     def __init__(self, errors: list[dict[str, str]]) -> None:

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from models.errors import InvalidTaskData
+from models.errors import InvalidInput
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -17,7 +17,7 @@ def parse_input(model: type[Model], body: dict[str, Any]) -> Model:
     try:
         return model.model_validate(body)
     except ValidationError as error:
-        raise InvalidTaskData(
+        raise InvalidInput(
             [
                 {"pointer": "".join(f"/{part}" for part in issue["loc"]), "detail": issue["msg"]}
                 for issue in error.errors()

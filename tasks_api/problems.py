@@ -27,7 +27,7 @@ from models.errors import (
     IdempotencyKeyReused,
     InvalidCredentials,
     InvalidCursor,
-    InvalidTaskData,
+    InvalidInput,
     NotTheOwner,
     PreconditionFailed,
     TaskNotFound,
@@ -86,7 +86,7 @@ _KIND_BY_STATUS = {
 
 _KIND_BY_DOMAIN_ERROR: dict[type[DomainError], ProblemKind] = {
     TaskNotFound: NOT_FOUND,
-    InvalidTaskData: VALIDATION_ERROR,
+    InvalidInput: VALIDATION_ERROR,
     NotTheOwner: FORBIDDEN,
     EmailAlreadyRegistered: CONFLICT,
     InvalidCredentials: INVALID_CREDENTIALS,
