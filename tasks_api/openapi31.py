@@ -43,7 +43,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from starlette.types import Scope
 
-from tasks_api.problems import PayloadTooLarge, malformed_request, validation_problem
+from tasks_api.problems import malformed_request, payload_too_large, validation_problem
 
 _ORIGINAL_VALIDATE_SPEC = Specification.__dict__["_validate_spec"]
 
@@ -164,7 +164,7 @@ class Draft202012RequestBodyValidator(JSONRequestBodyValidator):  # type: ignore
         async for chunk in stream:
             size += len(chunk)
             if size > self.max_body_bytes:
-                raise PayloadTooLarge(self.max_body_bytes)
+                raise payload_too_large(self.max_body_bytes)
             chunks.append(chunk)
         body = b"".join(chunks)
         if not body:

@@ -128,12 +128,8 @@ def validation_problem(detail: str, errors: list[dict[str, str]]) -> ProblemExce
     return problem_exception(VALIDATION_ERROR, detail, errors=errors)
 
 
-class PayloadTooLarge(ProblemException):  # type: ignore[misc]
-    def __init__(self, limit: int) -> None:
-        kind = PAYLOAD_TOO_LARGE
-        super().__init__(
-            status=kind.status, title=kind.title, type=kind.type, detail=f"The body is over {limit} bytes."
-        )
+def payload_too_large(limit: int) -> ProblemException:
+    return problem_exception(PAYLOAD_TOO_LARGE, f"The body is over {limit} bytes.")
 
 
 def _response(
