@@ -24,7 +24,6 @@ class TaskRepository:
     def __init__(self, session: Session, owner: Owner, users: UserRepository) -> None:
         self._session = session
         self._owner = owner
-        self._owner_id = owner.id
         self._users = users
 
     def page(
@@ -32,7 +31,7 @@ class TaskRepository:
     ) -> tuple[Sequence[Task], list[Any] | None]:
         """Up to ``limit`` matching tasks in ``order`` after the position ``after``, and the
         position the next page starts after (None on the last page)."""
-        query = select(Task).where(Task.user_id == self._owner_id, *filters.conditions())
+        query = select(Task).where(Task.user_id == self._owner.id, *filters.conditions())
         if after is not None:
             query = query.where(order.after(after))
         rows = self._session.exec(query.order_by(*order.order_by()).limit(limit + 1)).all()
@@ -45,7 +44,7 @@ class TaskRepository:
         self._users.ensure(self._owner)
         now = utc_now()
         task = Task.model_validate(
-            data, update={"user_id": self._owner_id, "created_at": now, "updated_at": now}
+            data, update={"user_id": self._owner.id, "created_at": now, "updated_at": now}
         )
         task.set_status(data.status, now)
         self._session.add(task)
@@ -53,7 +52,7 @@ class TaskRepository:
         return task
 
     def get(self, task_id: UUID, *, for_update: bool = False) -> Task:
-        query = select(Task).where(Task.id == task_id, Task.user_id == self._owner_id)
+        query = select(Task).where(Task.id == task_id, Task.user_id == self._owner.id)
         if for_update:
             query = query.with_for_update()
         task = self._session.exec(query).first()
