@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from argon2 import PasswordHasher
 from connexion import request
 
-from handlers.context import HandlerResult, app_state, authenticated_owner, database, json_result
+from handlers.context import HandlerResult, authenticated_owner, database, json_result, services
 from models.input import parse_input
 from models.timestamps import utc_now
 from models.user import Credentials, User, UserPublic, UserRegistration
-from tasks_api.auth import TokenIssuer
 
 
 def _public(user: User) -> dict[str, Any]:
     return UserPublic.model_validate(user).model_dump(mode="json")
 
 
-def _hasher() -> PasswordHasher:
-    return cast(PasswordHasher, app_state("password_hasher"))
-
-
 def register_user(body: dict[str, Any]) -> HandlerResult:
     registration = parse_input(UserRegistration, body)
-    password_hash = _hasher().hash(registration.password)
+    password_hash = services().password_hasher.hash(registration.password)
     with database().unit_of_work() as uow:
         user = uow.users.register(registration, password_hash)
         uow.commit()
@@ -35,9 +29,9 @@ def create_token(body: dict[str, Any]) -> HandlerResult:
     credentials = parse_input(Credentials, body)
     client_address = request.client.host if request.client else "unknown"
     with database().unit_of_work() as uow:
-        user = uow.sign_in.authenticate(credentials, client_address, _hasher(), utc_now())
+        user = uow.sign_in.authenticate(credentials, client_address, services().password_hasher, utc_now())
         uow.commit()
-    token = cast(TokenIssuer, app_state("token_issuer")).issue(user.id)
+    token = services().token_issuer.issue(user.id)
     return json_result(token, headers={"Cache-Control": "no-store"})
 
 

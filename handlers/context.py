@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from connexion import request
 from connexion.context import context
@@ -12,6 +12,7 @@ from models.errors import NotTheOwner
 from models.unit_of_work import UnitOfWork
 from models.user import Owner
 from tasks_api.database import Database
+from tasks_api.services import Services, services_of
 
 HandlerResult = tuple[Any, int] | tuple[Any, int, dict[str, str]]
 
@@ -27,12 +28,13 @@ def no_content() -> Response:
     return Response(status_code=204)
 
 
-def app_state(name: str) -> Any:
-    return getattr(request.state, name)
+def services() -> Services:
+    """The running app's services (built once by ``create_app``)."""
+    return services_of(request.state)
 
 
 def database() -> Database:
-    return cast(Database, app_state("database"))
+    return services().database
 
 
 def authenticated_owner() -> Owner:
@@ -46,8 +48,9 @@ def authenticated_owner() -> Owner:
     )
 
 
-def unit_of_work(path_user_id: str) -> UnitOfWork:
-    """A unit of work on the tasks of ``{user_id}``, which must be the authenticated subject.
+def owners_unit_of_work(path_user_id: str) -> UnitOfWork:
+    """A unit of work on the data of ``{user_id}``, after checking it is the authenticated subject
+    (NotTheOwner otherwise).
 
     This is the one place that decides whose tasks a request may touch.
     """

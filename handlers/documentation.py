@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.resources import files
-from typing import cast
 
-from handlers.context import HandlerResult, app_state, json_result
+from handlers.context import HandlerResult, json_result, services
 from tasks_api.contract import Contract
 
 _SWAGGER_UI_STATIC = files("swagger_ui") / "static"
@@ -40,7 +39,7 @@ _DOCS_PAGE = """<!doctype html>
 
 
 def _contract() -> Contract:
-    return cast(Contract, app_state("contract"))
+    return services().contract
 
 
 def get_open_api_json() -> HandlerResult:

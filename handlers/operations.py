@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from handlers.context import HandlerResult, app_state, json_result
-from tasks_api.database import Database
+from handlers.context import HandlerResult, json_result, services
 from tasks_api.problems import SERVICE_UNAVAILABLE, problem_exception
 from tasks_api.schema_migrations import current_revision
 
@@ -15,9 +12,8 @@ def get_health() -> HandlerResult:
 
 
 def get_readiness() -> HandlerResult:
-    database = cast(Database, app_state("database"))
-    expected = cast(str, app_state("expected_migration"))
-    with database.engine.connect() as connection:
+    expected = services().expected_migration
+    with services().database.engine.connect() as connection:
         revision = current_revision(connection)
     if revision != expected:
         raise problem_exception(

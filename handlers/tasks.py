@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
@@ -10,13 +10,13 @@ from connexion import request
 from starlette.responses import Response
 
 from handlers.conditional import if_match, none_match
-from handlers.context import HandlerResult, app_state, json_result, no_content, unit_of_work
+from handlers.context import HandlerResult, json_result, no_content, owners_unit_of_work, services
 from models.idempotency import StoredResponse, fingerprint
 from models.input import parse_input
 from models.task import Task, TaskCreate, TaskPublic, TaskUpdate, entity_tag
 from models.task_query import TaskFilters, TaskOrder
 from models.timestamps import utc_now
-from tasks_api.cursors import CursorCodec, listing_digest
+from tasks_api.cursors import listing_digest
 
 
 def _public(task: Task) -> dict[str, Any]:
@@ -34,9 +34,9 @@ def list_tasks(
     listing = listing_digest(
         user=user_id, sort=sort, filters=parsed.model_dump(mode="json", exclude_none=True)
     )
-    cursors = cast(CursorCodec, app_state("cursor_codec"))
+    cursors = services().cursor_codec
     after = cursors.decode(cursor, listing) if cursor else None
-    with unit_of_work(user_id) as uow:
+    with owners_unit_of_work(user_id) as uow:
         tasks, next_position = uow.tasks.page(parsed, TaskOrder.parse(sort), limit, after)
         items = [_public(task) for task in tasks]
     next_cursor = cursors.encode(listing, next_position) if next_position else None
@@ -50,7 +50,7 @@ def list_tasks(
 def create_task(user_id: str, body: dict[str, Any]) -> HandlerResult:
     data = parse_input(TaskCreate, body)
     key, body_fingerprint, now = request.headers.get("Idempotency-Key"), fingerprint(body), utc_now()
-    with unit_of_work(user_id) as uow:
+    with owners_unit_of_work(user_id) as uow:
         replay = uow.idempotency_keys.claim(key, body_fingerprint, now) if key else None
         if replay is not None:
             return json_result(
@@ -69,7 +69,7 @@ def create_task(user_id: str, body: dict[str, Any]) -> HandlerResult:
 
 
 def get_task(user_id: str, task_id: str) -> HandlerResult | Response:
-    with unit_of_work(user_id) as uow:
+    with owners_unit_of_work(user_id) as uow:
         task = uow.tasks.get(UUID(task_id))
         if none_match(task.version):
             return Response(status_code=304, headers={"ETag": entity_tag(task.version)})
@@ -78,7 +78,7 @@ def get_task(user_id: str, task_id: str) -> HandlerResult | Response:
 
 def replace_task(user_id: str, task_id: str, body: dict[str, Any]) -> HandlerResult:
     data = parse_input(TaskCreate, body)
-    with unit_of_work(user_id) as uow:
+    with owners_unit_of_work(user_id) as uow:
         task = uow.tasks.replace(UUID(task_id), data, if_match())
         uow.commit()
     return _task_result(task)
@@ -86,21 +86,21 @@ def replace_task(user_id: str, task_id: str, body: dict[str, Any]) -> HandlerRes
 
 def update_task(user_id: str, task_id: str, body: dict[str, Any]) -> HandlerResult:
     patch = parse_input(TaskUpdate, body)
-    with unit_of_work(user_id) as uow:
+    with owners_unit_of_work(user_id) as uow:
         task = uow.tasks.update(UUID(task_id), patch, if_match())
         uow.commit()
     return _task_result(task)
 
 
 def toggle_task_completion(user_id: str, task_id: str) -> HandlerResult:
-    with unit_of_work(user_id) as uow:
+    with owners_unit_of_work(user_id) as uow:
         task = uow.tasks.toggle_completion(UUID(task_id), if_match())
         uow.commit()
     return _task_result(task)
 
 
 def delete_task(user_id: str, task_id: str) -> Response:
-    with unit_of_work(user_id) as uow:
+    with owners_unit_of_work(user_id) as uow:
         uow.tasks.delete(UUID(task_id), if_match())
         uow.commit()
     return no_content()

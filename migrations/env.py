@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
-from models import idempotency, task, user  # noqa: F401  (registers every table on SQLModel.metadata)
+import models  # noqa: F401  (importing the package registers every table on SQLModel.metadata)
 
 target_metadata = SQLModel.metadata
 

@@ -27,6 +27,7 @@ from tasks_api.database import Database, resolve_database_url
 from tasks_api.openapi31 import accept_openapi_31, validator_map
 from tasks_api.paths import SPEC_PATH
 from tasks_api.schema_migrations import head_revision
+from tasks_api.services import SERVICES_STATE_KEY, Services
 from tasks_api.settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -50,24 +51,25 @@ def create_app(settings: Settings) -> AsyncApp:
     database = Database.for_url(resolve_database_url(settings), settings)
     contract = Contract.load(SPEC_PATH)
     secret = resolve_jwt_secret(settings)
-    state = {
-        "database": database,
-        "contract": contract,
-        "expected_migration": head_revision(),
-        "token_verifier": TokenVerifier(settings, secret),
-        "token_issuer": TokenIssuer(
+    services = Services(
+        database=database,
+        contract=contract,
+        expected_migration=head_revision(),
+        token_verifier=TokenVerifier(settings, secret),
+        token_issuer=TokenIssuer(
             secret,
             settings.jwt_issuer,
             settings.jwt_audience,
             timedelta(seconds=settings.access_token_ttl_seconds),
         ),
-        "password_hasher": password_hasher(settings),
-        "cursor_codec": CursorCodec(secret),
-    }
+        password_hasher=password_hasher(settings),
+        cursor_codec=CursorCodec(secret),
+    )
 
     @asynccontextmanager
     async def lifespan(_: ConnexionMiddleware) -> AsyncIterator[dict[str, Any]]:
-        yield state
+        # Starlette copies this into every request's ``request.state``.
+        yield {SERVICES_STATE_KEY: services}
         database.engine.dispose()
 
     app = AsyncApp(__name__, lifespan=lifespan)

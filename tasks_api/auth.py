@@ -25,6 +25,7 @@ from connexion.exceptions import OAuthProblem
 from connexion.lifecycle import ConnexionRequest
 
 from models.timestamps import utc_now
+from tasks_api.services import services_of
 from tasks_api.settings import ConfigurationError, Settings
 
 logger = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ async def bearer_token_info(token: str, request: ConnexionRequest) -> Mapping[st
     Runs on the event loop, so verification (which may fetch a JWKS) goes to a worker thread; every
     refusal becomes a 401 problem, never a 500.
     """
-    verifier: TokenVerifier = request.state.token_verifier
+    verifier = services_of(request.state).token_verifier
     try:
         return await anyio.to_thread.run_sync(verifier.verify, token)
     except InvalidToken as error:

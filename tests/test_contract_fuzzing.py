@@ -19,6 +19,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from tasks_api.auth import TokenIssuer
+from tests.conftest import truncate_every_table
 
 contract = schemathesis.pytest.from_fixture("contract_under_test")
 
@@ -72,8 +73,6 @@ def test_task_lifecycles_honour_the_contract(contract_under_test: OpenApiSchema,
             # Each sequence starts from an empty database, so that replaying a sequence (as
             # Hypothesis does while it explores and shrinks) sees the same responses again.
             with engine.begin() as connection:
-                connection.execute(
-                    sa.text("TRUNCATE users, tasks, sign_in_failures, idempotency_keys CASCADE")
-                )
+                connection.execute(truncate_every_table())
 
     TaskLifecycles.run()

@@ -13,11 +13,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL
 from sqlmodel import SQLModel
 
-from models import idempotency, task, user  # noqa: F401  (registers every table on SQLModel.metadata)
+import models  # noqa: F401  (registers every table on SQLModel.metadata)
 from tasks_api import schema_migrations
 from tests.conftest import create_database
 
-TABLES = {"users", "tasks", "sign_in_failures", "idempotency_keys", "alembic_version"}
+TABLES = {*SQLModel.metadata.tables, "alembic_version"}
 
 
 def table_names(url: URL) -> set[str]:

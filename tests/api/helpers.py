@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
+from uuid import uuid4
 
 import httpx
+import orjson
 from starlette.testclient import TestClient
 
 from tasks_api.auth import TokenIssuer
-from tasks_api.contract import Contract
+from tasks_api.contract import HTTP_METHODS, Contract
 from tasks_api.paths import SPEC_PATH
 
 PROBLEM_JSON = "application/problem+json"
@@ -30,6 +34,12 @@ class ApiClient:
 
     def anonymous(self) -> ApiClient:
         return ApiClient(self._http, self._issuer, None)
+
+    def with_token(self, token: str) -> ApiClient:
+        """The same client sending ``token`` as it is (a forged or malformed one, say)."""
+        client = ApiClient(self._http, self._issuer, None)
+        client._token = token
+        return client
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         headers = dict(kwargs.pop("headers", None) or {})
@@ -78,3 +88,52 @@ def assert_problem(response: httpx.Response, status: int, problem_type: str) -> 
     assert body["title"]
     assert body["detail"]
     return body
+
+
+@dataclass(frozen=True)
+class ContractOperation:
+    """An operation as the contract declares it, with a request the contract accepts."""
+
+    method: str
+    path: str
+    body: Any = None
+    media_type: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def url(self, user_id: str, **path_ids: str) -> str:
+        """The path with ``user_id`` and any other id filled in (ids the caller leaves out get a
+        fresh UUID: a well-formed id of nothing)."""
+        values = {name: path_ids.get(name, str(uuid4())) for name in re.findall(r"{(\w+)}", self.path)}
+        return self.path.format(**{**values, "user_id": user_id})
+
+    def send(self, client: ApiClient, url: str) -> httpx.Response:
+        if self.media_type is None:
+            return client.request(self.method, url)
+        return client.request(
+            self.method, url, content=orjson.dumps(self.body), headers={"Content-Type": self.media_type}
+        )
+
+
+def owner_scoped_operations() -> list[ContractOperation]:
+    """Every operation on a user's data (``/api/{user_id}/...``) that needs a token, from the
+    contract itself, so a new one is covered by the auth battery the moment it is declared."""
+    document = Contract.load(SPEC_PATH).document
+    operations = []
+    for path, item in document["paths"].items():
+        if not path.startswith("/api/{user_id}/"):
+            continue
+        for method, operation in item.items():
+            if method not in HTTP_METHODS or operation.get("security", document.get("security")) == []:
+                continue
+            content = operation.get("requestBody", {}).get("content", {})
+            media_type = next(iter(content), None)
+            body = None
+            if media_type is not None:
+                examples = content[media_type].get("examples")
+                if not examples:
+                    raise AssertionError(f"{method.upper()} {path}: give its request body an example")
+                body = next(iter(examples.values()))["value"]
+            operations.append(ContractOperation(method.upper(), path, body, media_type))
+    return operations

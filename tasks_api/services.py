@@ -1,0 +1,38 @@
+"""What every request may use, built once per worker by ``create_app``: one frozen, typed object.
+
+Starlette hands the lifespan's state to every request as ``request.state``; ``services_of`` is the
+one typed way back to it, so nothing is looked up by a string name and cast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the modules below import this one (through their request handling)
+    from argon2 import PasswordHasher
+
+    from tasks_api.auth import TokenIssuer, TokenVerifier
+    from tasks_api.contract import Contract
+    from tasks_api.cursors import CursorCodec
+    from tasks_api.database import Database
+
+SERVICES_STATE_KEY = "services"
+
+
+@dataclass(frozen=True)
+class Services:
+    database: Database
+    contract: Contract
+    expected_migration: str | None
+    token_verifier: TokenVerifier
+    token_issuer: TokenIssuer
+    password_hasher: PasswordHasher
+    cursor_codec: CursorCodec
+
+
+def services_of(request_state: object) -> Services:
+    services = getattr(request_state, SERVICES_STATE_KEY)
+    if not isinstance(services, Services):
+        raise TypeError("the app's lifespan did not provide its Services")
+    return services
