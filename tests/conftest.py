@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -31,12 +33,17 @@ from tests.api.helpers import ApiClient
 
 
 @pytest.fixture(scope="session")
-def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
-    # A short path: the server's unix socket lives in it and socket paths are limited in length.
-    pgdata = Path(tmp_path_factory.mktemp("pg")) / "data"
-    server = get_server(pgdata, cleanup_mode="delete")
+def postgres_admin_url() -> Iterator[URL]:
+    # Not under pytest's basetemp: every pytest start makes /tmp/pytest-of-<user> private again
+    # (mode 0700), and as root the server runs as another user who then cannot reach its data, so
+    # one test run starting would break another's database. A short path, too: the server's unix
+    # socket lives in it and socket paths are limited in length.
+    home = Path(tempfile.mkdtemp(prefix="tasks-api-pg-"))
+    home.chmod(0o755)
+    server = get_server(home / "data", cleanup_mode="delete")
     yield make_url(server.get_uri("postgres")).set(drivername="postgresql+psycopg2")
     server.cleanup()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def create_database(admin_url: URL, name: str) -> URL:
