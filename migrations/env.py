@@ -23,10 +23,10 @@ def main() -> None:
         run_migrations(connection)
         return
     # Plain `alembic ...` from a shell (e.g. `alembic revision --autogenerate`).
-    from tasks_api.database import resolve_database_url
+    from tasks_api.database import resolve_database_urls
     from tasks_api.settings import Settings
 
-    engine = sa.create_engine(resolve_database_url(Settings()), poolclass=sa.NullPool)
+    engine = sa.create_engine(resolve_database_urls(Settings()).direct, poolclass=sa.NullPool)
     with engine.connect() as own_connection:
         run_migrations(own_connection)
     engine.dispose()

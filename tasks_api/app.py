@@ -42,8 +42,13 @@ class SnakeCaseResolver(Resolver):  # type: ignore[misc]
         return f"{operation.router_controller}.{function}"
 
 
+# A client's X-Request-ID is echoed and logged only in this shape (a UUID fits): anything else,
+# spaces and quotes included, could forge log lines, so it is replaced by a fresh id.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 def _acceptable_request_id(value: str) -> bool:
-    return 0 < len(value) <= 200 and value.isprintable()
+    return _SAFE_REQUEST_ID.fullmatch(value) is not None
 
 
 def create_app(settings: Settings) -> AsyncApp:

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import importlib
 import logging.config
+import math
 import os
 import sys
+import time
 from typing import NoReturn
 
 import click
 import uvicorn
 from pydantic import ValidationError
-from sqlalchemy.engine import URL
 
 from tasks_api import schema_migrations
 from tasks_api.auth import resolve_jwt_secret
-from tasks_api.database import check_connection, masked, resolve_database_url
+from tasks_api.database import (
+    DatabaseUrls,
+    apply_role_settings,
+    check_connection,
+    check_serving_connection,
+    masked,
+    resolve_database_urls,
+)
 from tasks_api.logging_config import logging_config
 from tasks_api.settings import ConfigurationError, Settings
 
 logger = logging.getLogger("tasks_api")
+
+# Workers get at least this long to start, or this many times the app's import time measured at
+# start-up, whichever is longer (measured: 3.5 s quiet, 7 s at load average 40; docs/performance.md).
+MIN_WORKER_START_TIMEOUT_SECONDS = 30
+WORKER_START_HEADROOM = 5
 
 
 def _fail(message: str) -> NoReturn:
@@ -37,14 +51,29 @@ def _settings() -> Settings:
         _fail(f"invalid settings: {problems}")
 
 
-def _database_url(settings: Settings) -> URL:
-    """The database to use, reachable, or exit with one line that says why not."""
+def _database_urls(settings: Settings) -> DatabaseUrls:
+    """The database to use, reachable over its direct URL, or exit with one line that says why not."""
     try:
-        url = resolve_database_url(settings)
-        check_connection(url, settings)
+        urls = resolve_database_urls(settings)
+        check_connection(urls.direct, settings)
     except ConfigurationError as error:
         _fail(str(error))
-    return url
+    return urls
+
+
+def _worker_start_timeout() -> int:
+    """Seconds a worker may take to start, from how long importing the app takes here and now.
+
+    uvicorn kills a worker that is not ready within its health-check timeout (5 s by default); on
+    a loaded machine the import alone can take longer, and workers were killed over and over.
+    Importing the app here also writes the bytecode cache the workers then start from.
+    """
+    started = time.monotonic()
+    importlib.import_module("tasks_api.app")
+    imported = time.monotonic() - started
+    timeout = max(MIN_WORKER_START_TIMEOUT_SECONDS, math.ceil(imported * WORKER_START_HEADROOM))
+    logger.info("App imported in %.1f s; workers get %d s to start", imported, timeout)
+    return timeout
 
 
 @click.group()
@@ -66,13 +95,20 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         settings.identity_provider  # noqa: B018  (checked now, not at the first request)
     except ConfigurationError as error:
         _fail(str(error))
-    url = _database_url(settings)
+    urls = _database_urls(settings)
+    apply_role_settings(urls.direct, settings)
     if settings.migrate_on_start if migrate is None else migrate:
-        schema_migrations.upgrade(url)
-        logger.info("Database schema at %s (%s)", schema_migrations.current(url), masked(url))
+        schema_migrations.upgrade(urls.direct)
+        logger.info("Database schema at %s (%s)", schema_migrations.current(urls.direct), masked(urls.direct))
+    try:
+        check_serving_connection(urls.serving, settings)
+    except ConfigurationError as error:
+        _fail(str(error))
     # Workers are fresh processes: they read the resolved database from the environment.
-    os.environ["DATABASE_URL"] = url.render_as_string(hide_password=False)
+    os.environ["DATABASE_URL"] = urls.serving.render_as_string(hide_password=False)
+    os.environ["DATABASE_URL_UNPOOLED"] = urls.direct.render_as_string(hide_password=False)
     os.environ["JWT_SECRET"] = secret
+    worker_start_timeout = _worker_start_timeout()
     uvicorn.run(
         "tasks_api.app:create_app_from_environment",
         factory=True,
@@ -80,10 +116,8 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         port=port if port is not None else settings.port,
         workers=workers or settings.workers,
         log_config=logging_config(settings.log_level),
-        timeout_graceful_shutdown=10,
-        # A worker imports for 1-4 s on a quiet machine and over 15 s on a loaded one; uvicorn's
-        # default 5 s health check would kill it again and again.
-        timeout_worker_healthcheck=60,
+        timeout_graceful_shutdown=10,  # SIGINT/SIGTERM: in-flight requests get this long to finish
+        timeout_worker_healthcheck=worker_start_timeout,
     )
 
 
@@ -98,7 +132,9 @@ def upgrade(revision: str) -> None:
     """Upgrade the schema to REVISION (default: head)."""
     settings = _settings()
     logging.config.dictConfig(logging_config(settings.log_level))
-    schema_migrations.upgrade(_database_url(settings), revision)
+    urls = _database_urls(settings)
+    apply_role_settings(urls.direct, settings)
+    schema_migrations.upgrade(urls.direct, revision)
 
 
 @db.command()
@@ -107,11 +143,11 @@ def downgrade(revision: str) -> None:
     """Downgrade the schema to REVISION (default: one step back; 'base' removes everything)."""
     settings = _settings()
     logging.config.dictConfig(logging_config(settings.log_level))
-    schema_migrations.downgrade(_database_url(settings), revision)
+    schema_migrations.downgrade(_database_urls(settings).direct, revision)
 
 
 @db.command()
 def current() -> None:
     """Print the schema's current revision."""
     settings = _settings()
-    click.echo(schema_migrations.current(_database_url(settings)) or "(none)")
+    click.echo(schema_migrations.current(_database_urls(settings).direct) or "(none)")

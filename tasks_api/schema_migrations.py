@@ -1,7 +1,10 @@
 """Alembic, driven from code: upgrade, downgrade and current, serialised by an advisory lock.
 
 Several workers (or several machines) may start at once; the PostgreSQL advisory lock makes them
-migrate one at a time, and the later ones find the schema already at head.
+migrate one at a time, and the later ones find the schema already at head. Callers pass the
+direct URL (``DATABASE_URL_UNPOOLED``); even so the lock is transaction-scoped and the whole
+migration one transaction (PostgreSQL DDL is transactional), so nothing here needs a session
+that a transaction-mode pooler could split.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection
 
@@ -20,6 +22,7 @@ from tasks_api.paths import MIGRATIONS_DIR
 
 # Any fixed 64-bit number, shared by every tasks-api process: "tasks-api schema" in ASCII.
 MIGRATION_LOCK_ID = 0x7461736B73736368
+UNDEFINED_TABLE = "42P01"  # SQLSTATE: no migration has run yet
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -34,22 +37,32 @@ def head_revision() -> str | None:
 
 
 def current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    """The revision in ``alembic_version``, read with one plain query.
+
+    Not through Alembic's MigrationContext, which logs two INFO lines each time: readiness probes
+    call this every few seconds.
+    """
+    try:
+        revision = connection.scalar(sa.text("SELECT version_num FROM alembic_version LIMIT 1"))
+    except sa.exc.ProgrammingError as error:
+        if getattr(error.orig, "pgcode", None) == UNDEFINED_TABLE:
+            connection.rollback()
+            return None
+        raise
+    return str(revision) if revision is not None else None
 
 
 @contextmanager
 def _locked_connection(url: URL) -> Iterator[Connection]:
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    """One transaction holding the migration lock; committed when the block succeeds."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool, hide_parameters=True)
     try:
         with engine.connect() as connection:
-            connection.execute(sa.text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
-            connection.commit()  # the lock is session-level: it outlives this transaction
-            try:
-                yield connection
-            finally:
-                connection.rollback()
-                connection.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
-                connection.commit()
+            # Migrations may run longer than the statement timeout the role gives requests.
+            connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            yield connection
+            connection.commit()  # releases the lock with the migration's changes
     finally:
         engine.dispose()
 

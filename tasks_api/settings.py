@@ -27,7 +27,14 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         validation_alias="DATABASE_URL",
-        description="PostgreSQL URL (postgres:// or postgresql://). Unset: embedded PostgreSQL.",
+        description="PostgreSQL URL (postgres:// or postgresql://) requests are served over; may be a "
+        "transaction-mode pooler such as Neon's -pooler host. Unset: embedded PostgreSQL.",
+    )
+    database_url_unpooled: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL_UNPOOLED",
+        description="Direct (unpooled) URL for what needs a session: migrations and their lock, role "
+        "settings. Neon's name for it (Prisma's directUrl). Unset: DATABASE_URL.",
     )
     data_dir: Path = Field(
         default=Path(".tasks-api"),
