@@ -20,9 +20,9 @@ from tasks_api.database import (
     DatabaseUrls,
     apply_role_settings,
     check_connection,
-    check_serving_connection,
     masked,
     resolve_database_urls,
+    warn_unless_statement_timeout_applies,
 )
 from tasks_api.logging_config import logging_config
 from tasks_api.settings import ConfigurationError, Settings
@@ -51,11 +51,15 @@ def _settings() -> Settings:
         _fail(f"invalid settings: {problems}")
 
 
-def _database_urls(settings: Settings) -> DatabaseUrls:
-    """The database to use, reachable over its direct URL, or exit with one line that says why not."""
+def _database_urls(settings: Settings, *, serving: bool = False) -> DatabaseUrls:
+    """The database to use, reachable over its direct URL (and, for ``serving``, over the URL
+    requests use, connected exactly as they will be), or exit with one line that says why not."""
     try:
         urls = resolve_database_urls(settings)
-        check_connection(urls.direct, settings)
+        setting = "DATABASE_URL_UNPOOLED" if settings.database_url_unpooled else "DATABASE_URL"
+        check_connection(urls.direct, settings, setting)
+        if serving and urls.serving != urls.direct:
+            check_connection(urls.serving, settings, "DATABASE_URL")
     except ConfigurationError as error:
         _fail(str(error))
     return urls
@@ -95,15 +99,12 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         settings.identity_provider  # noqa: B018  (checked now, not at the first request)
     except ConfigurationError as error:
         _fail(str(error))
-    urls = _database_urls(settings)
+    urls = _database_urls(settings, serving=True)
     apply_role_settings(urls.direct, settings)
     if settings.migrate_on_start if migrate is None else migrate:
         schema_migrations.upgrade(urls.direct)
         logger.info("Database schema at %s (%s)", schema_migrations.current(urls.direct), masked(urls.direct))
-    try:
-        check_serving_connection(urls.serving, settings)
-    except ConfigurationError as error:
-        _fail(str(error))
+    warn_unless_statement_timeout_applies(urls.serving, settings)
     # Workers are fresh processes: they read the resolved database from the environment.
     os.environ["DATABASE_URL"] = urls.serving.render_as_string(hide_password=False)
     os.environ["DATABASE_URL_UNPOOLED"] = urls.direct.render_as_string(hide_password=False)

@@ -21,6 +21,7 @@ from models.sign_in import SignInLimits
 from models.unit_of_work import UnitOfWork
 from models.user import Owner
 from tasks_api.database_outages import OutageLog, connection_refusal
+from tasks_api.schema_migrations import MIGRATION_LOCK_ID
 from tasks_api.settings import ConfigurationError, Settings
 
 logger = logging.getLogger(__name__)
@@ -181,7 +182,7 @@ def _cannot_connect(setting: str, url: URL, error: sa.exc.DBAPIError) -> Configu
     )
 
 
-def check_connection(url: URL, settings: Settings, setting: str = "DATABASE_URL_UNPOOLED") -> None:
+def check_connection(url: URL, settings: Settings, setting: str) -> None:
     """Fail fast on the direct URL: one connection attempt, one clear line on failure."""
     engine = create_database_engine(url, settings, poolclass=sa.NullPool)
     try:
@@ -193,25 +194,21 @@ def check_connection(url: URL, settings: Settings, setting: str = "DATABASE_URL_
         engine.dispose()
 
 
-def check_serving_connection(url: URL, settings: Settings) -> None:
-    """Connect exactly as requests will (same engine options, through the pooler if there is one)
-    and check the statement timeout the server applies; one clear line if it cannot serve."""
+def warn_unless_statement_timeout_applies(url: URL, settings: Settings) -> None:
+    """Connect as requests do and check the statement timeout the server applies to them."""
     engine = create_database_engine(url, settings, poolclass=sa.NullPool)
     try:
         with engine.connect() as connection:
-            applied = connection.scalar(sa.text("SELECT current_setting('statement_timeout')"))
-    except sa.exc.DBAPIError as error:
-        raise _cannot_connect("DATABASE_URL", url, error) from None
+            applied = str(connection.scalar(sa.text("SELECT current_setting('statement_timeout')")))
     finally:
         engine.dispose()
-    expected = f"{settings.db_statement_timeout_ms}ms" if settings.db_statement_timeout_ms else "0"
-    if _milliseconds(str(applied)) != settings.db_statement_timeout_ms:
+    if _milliseconds(applied) != settings.db_statement_timeout_ms:
         logger.warning(
-            "Serving connections run with statement_timeout %s, not %s: a pooler keeps server "
+            "Serving connections run with statement_timeout %s, not %d ms: a pooler keeps server "
             "connections opened before the role setting changed (restart it, or wait for its "
             "server_lifetime)",
             applied,
-            expected,
+            settings.db_statement_timeout_ms,
         )
 
 
@@ -228,30 +225,38 @@ def apply_role_settings(direct_url: URL, settings: Settings) -> None:
 
     The server then applies it to every new session, pooled or not, at no cost per request; a
     transaction-mode pooler accepts no ``options`` startup parameter, and ``SET`` per request
-    would add a round trip. Needs the direct URL (a session) and the right to alter one's own
-    role; without that right the service runs on, with a warning naming the fix.
+    would add a round trip. Needs the direct URL and the right to alter one's own role (Neon's
+    owner role has it); without that right the service runs on, with a warning naming the fix.
+    Serialised by the migration lock, since several workers or machines may start at once.
     """
+    wanted = f"statement_timeout={int(settings.db_statement_timeout_ms)}"
     engine = create_database_engine(direct_url, settings, poolclass=sa.NullPool)
     try:
         with engine.connect() as connection:
-            database = connection.scalar(sa.text("SELECT current_database()"))
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            database, current = connection.execute(_ROLE_SETTINGS).one()
+            if isinstance(current, list) and wanted in current:
+                return
             quoted = connection.dialect.identifier_preparer.quote(str(database))
-            connection.execute(
-                sa.text(
-                    f"ALTER ROLE CURRENT_USER IN DATABASE {quoted} "
-                    f"SET statement_timeout = {int(settings.db_statement_timeout_ms)}"
-                )
-            )
+            connection.execute(sa.text(f"ALTER ROLE CURRENT_USER IN DATABASE {quoted} SET {wanted}"))
             connection.commit()
+            logger.info("Set %s for this role in database %s", wanted, database)
     except sa.exc.ProgrammingError as error:  # e.g. permission denied
         logger.warning(
-            "Could not set the statement timeout as a role setting (%s); as an administrator run: "
-            "ALTER ROLE <user> IN DATABASE <database> SET statement_timeout = %d",
+            "Could not make the statement timeout a role setting (%s); as an administrator run: "
+            "ALTER ROLE <user> IN DATABASE <database> SET %s",
             connection_refusal(error.orig),
-            settings.db_statement_timeout_ms,
+            wanted,
         )
     finally:
         engine.dispose()
+
+
+_ROLE_SETTINGS = sa.text(
+    "SELECT current_database(), (SELECT s.setconfig FROM pg_db_role_setting s "
+    "JOIN pg_roles r ON r.oid = s.setrole JOIN pg_database d ON d.oid = s.setdatabase "
+    "WHERE r.rolname = current_user AND d.datname = current_database())"
+)
 
 
 @dataclass(frozen=True)
