@@ -67,15 +67,13 @@ POOLER_MODE = os.environ.get("TASKS_API_TEST_POOLER") == "pgbouncer"
 
 
 @pytest.fixture(scope="session")
-def pgbouncer(postgres_admin_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgBouncer]:
+def pgbouncer(postgres_admin_url: URL) -> Iterator[PgBouncer]:
     """PgBouncer in transaction mode in front of the test server (skips where it is not installed,
     except under ``TASKS_API_TEST_POOLER=pgbouncer``, where its absence is a failure)."""
     if PGBOUNCER is None and not POOLER_MODE:
         pytest.skip("pgbouncer is not installed (.ci/pooler installs it)")
     log = os.environ.get("TASKS_API_TEST_POOLER_LOG")
-    bouncer = start_pgbouncer(
-        postgres_admin_url, tmp_path_factory.mktemp("pgbouncer"), log=Path(log) if log else None
-    )
+    bouncer = start_pgbouncer(postgres_admin_url, log=Path(log) if log else None)
     yield bouncer
     bouncer.stop()
 

@@ -12,6 +12,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,11 +56,15 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_pgbouncer(direct: URL, folder: Path, *, log: Path | None = None) -> PgBouncer:
-    """Start PgBouncer on a free loopback port in front of the server ``direct`` points at."""
+def start_pgbouncer(direct: URL, *, log: Path | None = None) -> PgBouncer:
+    """Start PgBouncer on a free loopback port in front of the server ``direct`` points at.
+
+    Its files live in a fresh folder of its own under the system's temporary folder, which the
+    unprivileged user can reach (pytest's per-test folders are private to root).
+    """
     if PGBOUNCER is None:
         raise RuntimeError("pgbouncer is not installed (Debian: apt-get install -y pgbouncer)")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="tasks-api-pgbouncer-"))
     log = log or folder / "pgbouncer.log"
     port = _free_port()
     socket_dir = direct.query.get("host") or direct.host or "127.0.0.1"
