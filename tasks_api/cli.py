@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import logging.config
 import math
 import os
+import subprocess
 import sys
-import time
 from typing import NoReturn
 
 import click
@@ -31,7 +30,7 @@ logger = logging.getLogger("tasks_api")
 
 # Workers get at least this long to start, or this many times the app's import time measured at
 # start-up, whichever is longer (measured: 3.5 s quiet, 7 s at load average 40; docs/performance.md).
-MIN_WORKER_START_TIMEOUT_SECONDS = 30
+MIN_WORKER_START_TIMEOUT_SECONDS = 60
 WORKER_START_HEADROOM = 5
 
 
@@ -65,18 +64,28 @@ def _database_urls(settings: Settings, *, serving: bool = False) -> DatabaseUrls
     return urls
 
 
-def _worker_start_timeout() -> int:
+def _measure_app_import() -> subprocess.Popen[str]:
+    """Start importing the app in a fresh interpreter, as a worker will, alongside the database
+    work; it also writes the bytecode cache the workers then start from."""
+    probe = "import time; t = time.perf_counter(); import tasks_api.app; print(time.perf_counter() - t)"
+    return subprocess.Popen(
+        [sys.executable, "-c", probe], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+
+
+def _worker_start_timeout(import_probe: subprocess.Popen[str]) -> int:
     """Seconds a worker may take to start, from how long importing the app takes here and now.
 
     uvicorn kills a worker that is not ready within its health-check timeout (5 s by default); on
-    a loaded machine the import alone can take longer, and workers were killed over and over.
-    Importing the app here also writes the bytecode cache the workers then start from.
+    a loaded machine the import alone took 7 s, and workers were killed over and over.
     """
-    started = time.monotonic()
-    importlib.import_module("tasks_api.app")
-    imported = time.monotonic() - started
+    output, _ = import_probe.communicate()
+    try:
+        imported = float(output.strip())
+    except ValueError:  # the import failed: the workers will say why
+        imported = 0.0
     timeout = max(MIN_WORKER_START_TIMEOUT_SECONDS, math.ceil(imported * WORKER_START_HEADROOM))
-    logger.info("App imported in %.1f s; workers get %d s to start", imported, timeout)
+    logger.info("A fresh import of the app took %.1f s here; workers get %d s to start", imported, timeout)
     return timeout
 
 
@@ -100,6 +109,7 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     except ConfigurationError as error:
         _fail(str(error))
     urls = _database_urls(settings, serving=True)
+    import_probe = _measure_app_import()
     apply_role_settings(urls.direct, settings)
     if settings.migrate_on_start if migrate is None else migrate:
         schema_migrations.upgrade(urls.direct)
@@ -109,7 +119,7 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     os.environ["DATABASE_URL"] = urls.serving.render_as_string(hide_password=False)
     os.environ["DATABASE_URL_UNPOOLED"] = urls.direct.render_as_string(hide_password=False)
     os.environ["JWT_SECRET"] = secret
-    worker_start_timeout = _worker_start_timeout()
+    worker_start_timeout = _worker_start_timeout(import_probe)
     uvicorn.run(
         "tasks_api.app:create_app_from_environment",
         factory=True,
