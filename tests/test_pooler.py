@@ -14,8 +14,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL
 from starlette.testclient import TestClient
 
+from tasks_api import database
 from tasks_api.app import create_app
-from tasks_api.database import apply_role_settings, create_database_engine, resolve_database_urls
 from tests.conftest import TEST_JWT_SECRET, create_database, free_port, settings_for
 from tests.pgbouncer import PgBouncer, start_pgbouncer
 
@@ -64,10 +64,10 @@ class TestStatementTimeoutAsARoleSetting:
         direct = create_database(postgres_admin_url, "tasks_role_settings")
         settings = settings_for(pgbouncer.url_for(direct), direct, db_statement_timeout_ms=1234)
 
-        apply_role_settings(direct, settings)
-        apply_role_settings(direct, settings)  # idempotent: the second finds it set
+        database.apply_role_settings(direct, settings)
+        database.apply_role_settings(direct, settings)  # idempotent: the second finds it set
 
-        engine = create_database_engine(pgbouncer.url_for(direct), settings, poolclass=sa.NullPool)
+        engine = database.create_database_engine(pgbouncer.url_for(direct), settings, poolclass=sa.NullPool)
         try:
             with engine.connect() as connection:
                 applied = connection.scalar(sa.text("SHOW statement_timeout"))
@@ -116,11 +116,11 @@ class TestTheDirectUrl:
         settings = settings_for(database_url)
         settings = settings.model_copy(update={"database_url_unpooled": None})
 
-        urls = resolve_database_urls(settings)
+        urls = database.resolve_database_urls(settings)
 
         assert urls.direct == urls.serving == database_url
 
     def test_is_used_when_set(self, database_url: URL, pgbouncer: PgBouncer) -> None:
-        urls = resolve_database_urls(settings_for(pgbouncer.url_for(database_url), database_url))
+        urls = database.resolve_database_urls(settings_for(pgbouncer.url_for(database_url), database_url))
 
         assert (urls.serving.port, urls.direct) == (pgbouncer.port, database_url)
