@@ -67,7 +67,7 @@ def serve(data_dir: Path) -> subprocess.Popen[bytes]:
 
 
 def stopped(pid: int) -> bool:
-    with contextlib.suppress(psutil.NoSuchProcess):
+    with contextlib.suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
         psutil.Process(pid).wait(timeout=60)  # serve stops it before exiting; this is a bound
     return not psutil.pid_exists(pid)
 
