@@ -33,7 +33,7 @@ from models.errors import (
     TaskNotFound,
     TooManySignInFailures,
 )
-from tasks_api.database_outages import configuration_refusal
+from tasks_api.database_outages import configuration_refusal, connection_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -241,8 +241,15 @@ def render_database_error(request: ConnexionRequest, error: Exception) -> Connex
     if isinstance(error, OperationalError | PoolTimeoutError) or (
         isinstance(error, DBAPIError) and error.connection_invalidated
     ):
-        # Not logged here: the engine's OutageLog writes one line when an outage starts and one
-        # when it ends, not one per request.
+        # Lost or refused connections are not logged here: the engine's OutageLog writes one line
+        # when an outage starts and one when it ends, not one per request. What is not an outage
+        # is: an exhausted pool (overload) or a statement the server cancelled (its timeout).
+        if isinstance(error, PoolTimeoutError):
+            logger.warning("no database connection free in time: %s", error)
+        elif (
+            isinstance(error, DBAPIError) and error.statement is not None and not error.connection_invalidated
+        ):
+            logger.warning("database statement failed: %s", connection_refusal(error.orig))
         refusal = configuration_refusal(error.orig) if isinstance(error, DBAPIError) else None
         detail = (
             f"The service is misconfigured and cannot connect: {refusal}"
