@@ -38,23 +38,19 @@ def database() -> Database:
 
 
 def authenticated_owner() -> Owner:
-    """The token's subject (Connexion has verified the token before the handler runs)."""
-    claims: dict[str, Any] = context["token_info"]
-    email, name = claims.get("email"), claims.get("name")
-    return Owner(
-        id=claims["sub"],
-        email=email if isinstance(email, str) and "\x00" not in email else None,
-        name=name if isinstance(name, str) and "\x00" not in name else None,
-    )
+    """The token's user, as admission found it (Connexion has run ``bearer_token_info`` before the
+    handler: verified the token, refused a revoked one, counted the request)."""
+    owner: Owner = context["token_info"]["owner"]
+    return owner
 
 
 def owners_unit_of_work(path_user_id: str) -> UnitOfWork:
-    """A unit of work on the data of ``{user_id}``, after checking it is the authenticated subject
-    (NotTheOwner otherwise).
+    """A unit of work on the data of ``{user_id}``, after checking it is the token's subject
+    (NotTheOwner otherwise); the data is the token's user's, found by (issuer, subject).
 
     This is the one place that decides whose tasks a request may touch.
     """
     owner = authenticated_owner()
-    if owner.id != path_user_id:
+    if owner.public_id != path_user_id:
         raise NotTheOwner
     return database().unit_of_work(owner)

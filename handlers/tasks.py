@@ -19,12 +19,12 @@ from models.timestamps import utc_now
 from tasks_api.cursors import listing_digest
 
 
-def _public(task: Task) -> dict[str, Any]:
-    return TaskPublic.of(task).model_dump(mode="json")
+def _public(task: Task, user_id: str) -> dict[str, Any]:
+    return TaskPublic.of(task, user_id=user_id).model_dump(mode="json")
 
 
-def _task_result(task: Task, status: int = 200, headers: dict[str, str] | None = None) -> HandlerResult:
-    return json_result(_public(task), status, {"ETag": entity_tag(task.version), **(headers or {})})
+def _task_result(task: Task, user_id: str) -> HandlerResult:
+    return json_result(_public(task, user_id), 200, {"ETag": entity_tag(task.version)})
 
 
 def list_tasks(
@@ -38,7 +38,7 @@ def list_tasks(
     after = cursors.decode(cursor, listing) if cursor else None
     with owners_unit_of_work(user_id) as uow:
         tasks, next_position = uow.tasks.page(parsed, TaskOrder.parse(sort), limit, after)
-        items = [_public(task) for task in tasks]
+        items = [_public(task, user_id) for task in tasks]
     next_cursor = cursors.encode(listing, next_position) if next_position else None
     headers = {}
     if next_cursor:
@@ -61,7 +61,7 @@ def create_task(user_id: str, body: dict[str, Any]) -> HandlerResult:
             "Location": f"/api/{quote(user_id, safe='')}/tasks/{task.id}",
             "ETag": entity_tag(task.version),
         }
-        created = StoredResponse(201, _public(task), headers)
+        created = StoredResponse(201, _public(task, user_id), headers)
         if key:
             uow.idempotency_keys.remember(key, body_fingerprint, created, now)
         uow.commit()
@@ -73,7 +73,7 @@ def get_task(user_id: str, task_id: str) -> HandlerResult | Response:
         task = uow.tasks.get(UUID(task_id))
         if none_match(task.version):
             return Response(status_code=304, headers={"ETag": entity_tag(task.version)})
-        return _task_result(task)
+        return _task_result(task, user_id)
 
 
 def replace_task(user_id: str, task_id: str, body: dict[str, Any]) -> HandlerResult:
@@ -81,7 +81,7 @@ def replace_task(user_id: str, task_id: str, body: dict[str, Any]) -> HandlerRes
     with owners_unit_of_work(user_id) as uow:
         task = uow.tasks.replace(UUID(task_id), data, if_match())
         uow.commit()
-    return _task_result(task)
+    return _task_result(task, user_id)
 
 
 def update_task(user_id: str, task_id: str, body: dict[str, Any]) -> HandlerResult:
@@ -89,14 +89,14 @@ def update_task(user_id: str, task_id: str, body: dict[str, Any]) -> HandlerResu
     with owners_unit_of_work(user_id) as uow:
         task = uow.tasks.update(UUID(task_id), patch, if_match())
         uow.commit()
-    return _task_result(task)
+    return _task_result(task, user_id)
 
 
 def toggle_task_completion(user_id: str, task_id: str) -> HandlerResult:
     with owners_unit_of_work(user_id) as uow:
         task = uow.tasks.toggle_completion(UUID(task_id), if_match())
         uow.commit()
-    return _task_result(task)
+    return _task_result(task, user_id)
 
 
 def delete_task(user_id: str, task_id: str) -> Response:

@@ -69,3 +69,62 @@ class InvalidInput(DomainError):
     def __init__(self, errors: list[dict[str, str]]) -> None:
         super().__init__("The request data is invalid.")
         self.errors = errors
+
+
+class TokenRevoked(DomainError):
+    """The token's user no longer exists, or signed out everywhere (or changed password) since."""
+
+    def __init__(self) -> None:
+        super().__init__("The token has been revoked, or its account no longer exists.")
+
+
+class RequestRateExceeded(DomainError):
+    def __init__(self, limit: int, window_seconds: int, retry_after_seconds: int) -> None:
+        super().__init__(f"More than {limit} requests in {window_seconds} s for this user; slow down.")
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self.retry_after_seconds = retry_after_seconds
+
+
+class TooManyRegistrations(DomainError):
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("Too many registrations from this address or in total; try again later.")
+        self.retry_after_seconds = retry_after_seconds
+
+
+class PasswordHashingBusy(DomainError):
+    """Every password-hashing slot of this worker is taken: refused at once rather than queued."""
+
+    retry_after_seconds = 1
+
+    def __init__(self) -> None:
+        super().__init__("The service is busy checking other passwords; try again in a moment.")
+
+
+class IdentityProviderUnavailable(DomainError):
+    """The token names a key we do not have and the provider's key set cannot be fetched."""
+
+    retry_after_seconds = 30
+
+    def __init__(self) -> None:
+        super().__init__("The identity provider cannot be reached to check this token; try again shortly.")
+
+
+class WeakPassword(DomainError):
+    """A password the policy refuses; the detail never repeats it."""
+
+    def __init__(self, pointer: str, reason: str) -> None:
+        super().__init__("The password is not acceptable.")
+        self.errors = [{"pointer": pointer, "detail": reason}]
+
+
+class WrongCurrentPassword(DomainError):
+    def __init__(self) -> None:
+        super().__init__("The current password is wrong.")
+
+
+class NoPasswordHere(DomainError):
+    """An identity provider's user has no password with this service to change."""
+
+    def __init__(self) -> None:
+        super().__init__("This account signs in with its identity provider and has no password here.")

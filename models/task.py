@@ -144,8 +144,14 @@ class TaskPublic(TaskBase):
     etag: str
 
     @classmethod
-    def of(cls, task: Task) -> TaskPublic:
-        derived = {"completed": task.status == TaskStatus.COMPLETED, "etag": entity_tag(task.version)}
+    def of(cls, task: Task, *, user_id: str) -> TaskPublic:
+        """``user_id`` is the owner's subject, as clients know it (``task.user_id`` is the owner's
+        internal key, which differs for identity-provider users)."""
+        derived = {
+            "completed": task.status == TaskStatus.COMPLETED,
+            "etag": entity_tag(task.version),
+            "user_id": user_id,
+        }
         return cls.model_validate(task, update=derived)
 
 

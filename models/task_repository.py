@@ -14,17 +14,15 @@ from models.task import Task, TaskCreate, TaskStatus, TaskUpdate
 from models.task_query import TaskFilters, TaskOrder
 from models.timestamps import utc_now
 from models.user import Owner
-from models.user_repository import UserRepository
 
 # Whether a change may go ahead, given the task's current version (If-Match, in HTTP terms).
 Precondition = Callable[[int], bool] | None
 
 
 class TaskRepository:
-    def __init__(self, session: Session, owner: Owner, users: UserRepository) -> None:
+    def __init__(self, session: Session, owner: Owner) -> None:
         self._session = session
         self._owner = owner
-        self._users = users
 
     def page(
         self, filters: TaskFilters, order: TaskOrder, limit: int, after: list[Any] | None = None
@@ -41,7 +39,7 @@ class TaskRepository:
         return page, order.position_of(page[-1])
 
     def add(self, data: TaskCreate) -> Task:
-        self._users.ensure(self._owner)
+        # The owner's row exists: admission found (or, for a provider's subject, made) it.
         now = utc_now()
         task = Task.model_validate(
             data, update={"user_id": self._owner.id, "created_at": now, "updated_at": now}

@@ -11,6 +11,7 @@ from models.idempotency import IdempotencyKeys
 from models.sign_in import SignIn, SignInLimits
 from models.task_repository import TaskRepository
 from models.user import Owner
+from models.user_registration import RegistrationLimits, Registrations
 from models.user_repository import UserRepository
 
 
@@ -26,9 +27,11 @@ class UnitOfWork:
         session_factory: sessionmaker[Session],
         sign_in_limits: SignInLimits,
         owner: Owner | None = None,
+        registration_limits: RegistrationLimits | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._sign_in_limits = sign_in_limits
+        self._registration_limits = registration_limits
         self._owner = owner
 
     def __enter__(self) -> UnitOfWork:
@@ -51,7 +54,7 @@ class UnitOfWork:
     def tasks(self) -> TaskRepository:
         if self._owner is None:
             raise RuntimeError("task access needs an owner")
-        return TaskRepository(self._session, self._owner, self.users)
+        return TaskRepository(self._session, self._owner)
 
     @property
     def idempotency_keys(self) -> IdempotencyKeys:
@@ -61,7 +64,13 @@ class UnitOfWork:
 
     @property
     def sign_in(self) -> SignIn:
-        return SignIn(self._session, self.users, self._sign_in_limits)
+        return SignIn(self._session, self._sign_in_limits)
+
+    @property
+    def registrations(self) -> Registrations:
+        if self._registration_limits is None:
+            raise RuntimeError("registration limits were not given")
+        return Registrations(self._session, self._registration_limits)
 
     def commit(self) -> None:
         self._session.commit()

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from models.errors import DomainError
 from tasks_api import problems
-from tasks_api.auth import TokenIssuer, TokenVerifier, password_hasher, resolve_jwt_secret
+from tasks_api.auth import TokenIssuer, TokenVerifier, password_hashing, resolve_jwt_secret
 from tasks_api.contract import Contract
 from tasks_api.cursors import CursorCodec
 from tasks_api.database import Database, resolve_database_url
@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> AsyncApp:
     database = Database.for_url(resolve_database_url(settings), settings)
     contract = Contract.load(SPEC_PATH)
     secret = resolve_jwt_secret(settings)
+    hashing = password_hashing(settings)
     services = Services(
         database=database,
         contract=contract,
@@ -67,7 +68,7 @@ def create_app(settings: Settings) -> AsyncApp:
             settings.jwt_audience,
             timedelta(seconds=settings.access_token_ttl_seconds),
         ),
-        password_hasher=password_hasher(settings),
+        password_hashing=hashing,
         cursor_codec=CursorCodec(secret),
     )
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> AsyncApp:
     async def lifespan(_: ConnexionMiddleware) -> AsyncIterator[dict[str, Any]]:
         # Starlette copies this into every request's ``request.state``.
         yield {SERVICES_STATE_KEY: services}
+        hashing.shutdown()
         database.engine.dispose()
 
     app = AsyncApp(__name__, lifespan=lifespan)

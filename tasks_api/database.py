@@ -18,8 +18,11 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from models.sign_in import SignInLimits
+from models.timestamps import utc_now
 from models.unit_of_work import UnitOfWork
 from models.user import Owner
+from models.user_admission import Identity, admit
+from models.user_registration import RegistrationLimits
 from tasks_api.database_outages import OutageLog, connection_refusal
 from tasks_api.schema_migrations import MIGRATION_LOCK_ID
 from tasks_api.settings import ConfigurationError, Settings
@@ -265,6 +268,8 @@ class Database:
     session_factory: sessionmaker[Session]
     sign_in_limits: SignInLimits
     outages: OutageLog
+    registration_limits: RegistrationLimits
+    requests_per_user_per_minute: int
 
     @classmethod
     def for_url(cls, url: URL, settings: Settings) -> Database:
@@ -275,8 +280,25 @@ class Database:
             failures_per_account=settings.sign_in_failures_per_account,
             failures_per_address=settings.sign_in_failures_per_address,
             window=timedelta(seconds=settings.sign_in_failure_window_seconds),
+            failures_per_account_per_hour=settings.sign_in_failures_per_account_per_hour,
         )
-        return cls(engine, sessionmaker(engine, class_=Session, expire_on_commit=False), limits, outages)
+        registrations = RegistrationLimits(
+            per_address_per_hour=settings.registrations_per_address_per_hour,
+            per_minute=settings.registrations_per_minute,
+        )
+        return cls(
+            engine,
+            sessionmaker(engine, class_=Session, expire_on_commit=False),
+            limits,
+            outages,
+            registrations,
+            settings.requests_per_user_per_minute,
+        )
 
     def unit_of_work(self, owner: Owner | None = None) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.sign_in_limits, owner)
+        return UnitOfWork(self.session_factory, self.sign_in_limits, owner, self.registration_limits)
+
+    def admit(self, identity: Identity) -> Owner:
+        """The request's owner, from one autocommitted statement (see ``models.user_admission``)."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return admit(connection, identity, self.requests_per_user_per_minute, utc_now())

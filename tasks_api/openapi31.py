@@ -104,13 +104,35 @@ def _clip(text: str, limit: int = 1000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
+def _write_only(schema: Any, schema_path: list[str | int]) -> bool:
+    """Whether the failing keyword sits under a ``writeOnly`` schema (a password, say)."""
+    node = schema
+    for part in schema_path:
+        if isinstance(node, dict) and node.get("writeOnly") is True:
+            return True
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return False
+
+
+def _detail(schema: Mapping[str, Any], error: jsonschema_rs.ValidationError) -> str:
+    """The validator's message, which quotes the value, unless the value is writeOnly: those
+    (passwords) are never echoed, only the rule they broke."""
+    path = list(error.schema_path)
+    if _write_only(schema, path):
+        return f"does not satisfy the contract's '{path[-1] if path else 'schema'}' rule"
+    return _clip(error.message)
+
+
 def _errors(schema: Mapping[str, Any], instance: Any, pointer_prefix: str = "") -> list[dict[str, str]]:
     try:
         found = islice(COMPILED_SCHEMAS.validator_for(schema).iter_errors(instance), MAX_REPORTED_ERRORS)
         return [
             {
                 "pointer": _clip(pointer_prefix + _json_pointer(error.instance_path)),
-                "detail": _clip(error.message),
+                "detail": _detail(schema, error),
             }
             for error in found
         ]

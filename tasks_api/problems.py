@@ -25,13 +25,21 @@ from models.errors import (
     EmailAlreadyRegistered,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
+    IdentityProviderUnavailable,
     InvalidCredentials,
     InvalidCursor,
     InvalidInput,
+    NoPasswordHere,
     NotTheOwner,
+    PasswordHashingBusy,
     PreconditionFailed,
+    RequestRateExceeded,
     TaskNotFound,
+    TokenRevoked,
+    TooManyRegistrations,
     TooManySignInFailures,
+    WeakPassword,
+    WrongCurrentPassword,
 )
 from tasks_api.database_outages import configuration_refusal, connection_refusal
 
@@ -67,6 +75,8 @@ PRECONDITION_FAILED = ProblemKind(412, "precondition-failed", "Precondition fail
 IDEMPOTENCY_KEY_REUSED = ProblemKind(422, "idempotency-key-reused", "Idempotency key reused")
 UNSUPPORTED_MEDIA_TYPE = ProblemKind(415, "unsupported-media-type", "Unsupported media type")
 TOO_MANY_REQUESTS = ProblemKind(429, "too-many-requests", "Too many requests")
+RATE_LIMITED = ProblemKind(429, "rate-limited", "Request rate limit exceeded")
+WRONG_PASSWORD = ProblemKind(403, "wrong-password", "Wrong password")
 INTERNAL_ERROR = ProblemKind(500, "internal-error", "Internal server error")
 SERVICE_UNAVAILABLE = ProblemKind(503, "service-unavailable", "Service unavailable")
 
@@ -92,20 +102,38 @@ _KIND_BY_DOMAIN_ERROR: dict[type[DomainError], ProblemKind] = {
     EmailAlreadyRegistered: CONFLICT,
     InvalidCredentials: INVALID_CREDENTIALS,
     TooManySignInFailures: TOO_MANY_REQUESTS,
+    TooManyRegistrations: TOO_MANY_REQUESTS,
+    RequestRateExceeded: RATE_LIMITED,
+    PasswordHashingBusy: SERVICE_UNAVAILABLE,
+    IdentityProviderUnavailable: SERVICE_UNAVAILABLE,
+    TokenRevoked: UNAUTHORIZED,
+    WeakPassword: VALIDATION_ERROR,
+    WrongCurrentPassword: WRONG_PASSWORD,
+    NoPasswordHere: CONFLICT,
     PreconditionFailed: PRECONDITION_FAILED,
     InvalidCursor: VALIDATION_ERROR,
     IdempotencyKeyInFlight: CONFLICT,
     IdempotencyKeyReused: IDEMPOTENCY_KEY_REUSED,
 }
 
-# RFC 6750: what a 401 tells the client about the Bearer scheme. The error code is sent for every
-# refused or missing token, so clients need a single rule to know they must get a new token.
-_BEARER_CHALLENGE = 'Bearer realm="tasks-api", error="invalid_token"'
+# RFC 6750 section 3.1: what a 401 tells the client about the Bearer scheme. A request that sent
+# no credentials gets the bare challenge; a refused token gets error="invalid_token".
+_BEARER_REALM = 'Bearer realm="tasks-api"'
 
 
-def _challenge(detail: str) -> dict[str, str]:
+def _challenge(request: ConnexionRequest, detail: str) -> dict[str, str]:
+    if "authorization" not in request.headers:
+        return {"WWW-Authenticate": _BEARER_REALM}
     description = detail.replace('"', "'").replace("\\", "/")
-    return {"WWW-Authenticate": f'{_BEARER_CHALLENGE}, error_description="{description}"'}
+    return {"WWW-Authenticate": f'{_BEARER_REALM}, error="invalid_token", error_description="{description}"'}
+
+
+def _rate_limit_headers(error: RequestRateExceeded) -> dict[str, str]:
+    """The IETF httpapi RateLimit header fields (draft-ietf-httpapi-ratelimit-headers)."""
+    return {
+        "RateLimit-Policy": f'"per-user";q={error.limit};w={error.window_seconds}',
+        "RateLimit": f'"per-user";r=0;t={error.retry_after_seconds}',
+    }
 
 
 def problem_exception(
@@ -170,7 +198,7 @@ def render_problem_exception(request: ConnexionRequest, error: Exception) -> Con
     detail = str(error.detail or kind.title)
     headers = dict(error.headers or {})
     if kind.status == 401:
-        headers.update(_challenge(detail))
+        headers.update(_challenge(request, detail))
     if kind.status == 500:
         # Connexion's 500s (e.g. a response that breaks the contract) describe our internals.
         logger.error("%s on %s %s: %s", kind.title, request.method, request.url.path, detail)
@@ -223,10 +251,15 @@ def render_domain_error(request: ConnexionRequest, error: Exception) -> Connexio
         # A domain error nobody mapped is our bug, not the client's: say so loudly.
         return render_unexpected_error(request, error)
     headers: dict[str, str] = {}
-    if isinstance(error, TooManySignInFailures):
-        headers["Retry-After"] = str(error.retry_after_seconds)
+    retry_after = getattr(error, "retry_after_seconds", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    if isinstance(error, RequestRateExceeded):
+        headers.update(_rate_limit_headers(error))
+    if isinstance(error, TokenRevoked):
+        headers.update(_challenge(request, str(error)))
     elif kind.status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="tasks-api"'
+        headers["WWW-Authenticate"] = _BEARER_REALM
     errors = getattr(error, "errors", None)
     return _response(
         request, kind, str(error), headers=headers, extensions={"errors": errors} if errors else None

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the modules below import this one (through their request handling)
-    from argon2 import PasswordHasher
-
     from tasks_api.auth import TokenIssuer, TokenVerifier
     from tasks_api.contract import Contract
     from tasks_api.cursors import CursorCodec
     from tasks_api.database import Database
+    from tasks_api.password_hashing import PasswordHashing
 
 SERVICES_STATE_KEY = "services"
 
@@ -27,7 +26,7 @@ class Services:
     expected_migration: str | None
     token_verifier: TokenVerifier
     token_issuer: TokenIssuer
-    password_hasher: PasswordHasher
+    password_hashing: PasswordHashing
     cursor_codec: CursorCodec
 
 

@@ -6,6 +6,8 @@ Every field is documented in ``.env.example``.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -83,9 +85,45 @@ class Settings(BaseSettings):
         description="Least time between JWKS fetches forced by unknown key ids (so forged kids cannot "
         "flood the provider); a rotated key may wait this long.",
     )
-    sign_in_failures_per_account: int = Field(default=5, ge=1)
+    jwks_cache_seconds: int = Field(
+        default=300,
+        ge=1,
+        validation_alias="JWKS_CACHE_SECONDS",
+        description="How long a fetched key set is trusted: a key removed from the JWKS stops verifying "
+        "within this time.",
+    )
+    token_lifetime_cap_seconds: int = Field(
+        default=86400,
+        ge=60,
+        description="Longest lifetime (exp - iat) accepted from any token, built-in or provider.",
+    )
+    sign_in_failures_per_account: int = Field(
+        default=5, ge=1, description="Failures per (account, address) in the window before that pair waits."
+    )
     sign_in_failures_per_address: int = Field(default=20, ge=1)
     sign_in_failure_window_seconds: int = Field(default=900, ge=1)
+    sign_in_failures_per_account_per_hour: int = Field(
+        default=50,
+        ge=1,
+        description="Failures on one account from all addresses in an hour past which every address "
+        "that already failed on it waits (an address with no failure on it still gets in).",
+    )
+    registrations_per_address_per_hour: int = Field(default=10, ge=1)
+    registrations_per_minute: int = Field(default=120, ge=1, description="All addresses together.")
+    password_hash_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="Password hashes computed at once per worker; past it, 503 at once. "
+        "Unset: the machine's cores divided by the workers.",
+    )
+    requests_per_user_per_minute: int = Field(
+        default=600, ge=1, description="Authenticated requests per user per minute, across all workers."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated IPs "
+        "or networks). Empty: the TCP peer is the client and forwarding headers are ignored.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
@@ -99,6 +137,25 @@ class Settings(BaseSettings):
         if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
             raise ValueError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes")
         return secret
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        return (
+            [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+        )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TASKS_API_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+                ) from None
+        return proxies
 
     @field_validator("jwks_algorithms", mode="before")
     @classmethod
@@ -114,6 +171,14 @@ class Settings(BaseSettings):
         if not algorithms or not set(algorithms) <= allowed:
             raise ValueError(f"JWKS_ALGORITHMS must be some of {sorted(allowed)}")
         return algorithms
+
+    @property
+    def hash_concurrency(self) -> int:
+        """Argon2 hashes per worker at once: the cores shared out between the workers, so the whole
+        machine never runs more hashes than it has cores (each holds 64 MiB while it runs)."""
+        if self.password_hash_concurrency is not None:
+            return self.password_hash_concurrency
+        return max(1, (os.cpu_count() or 1) // self.workers)
 
     @property
     def embedded_postgres_dir(self) -> Path:

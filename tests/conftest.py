@@ -11,8 +11,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
+from models.user import BUILT_IN_ISSUER
 from tasks_api import schema_migrations
 from tasks_api.app import create_app
 from tasks_api.auth import TokenIssuer
@@ -124,6 +126,10 @@ def settings_for(url: URL, direct_url: URL | None = None, **overrides: object) -
         # Argon2id still, with less memory and one pass: registering in tests costs ~1 ms, not 150.
         "password_hash_time_cost": 1,
         "password_hash_memory_kib": 1024,
+        # Tests send requests fast; the rate limit's own tests set a small one.
+        "requests_per_user_per_minute": 1_000_000,
+        "registrations_per_address_per_hour": 1_000_000,
+        "registrations_per_minute": 1_000_000,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -145,9 +151,33 @@ def session_client(app: AsyncApp) -> Iterator[TestClient]:
         yield client
 
 
+class EnrollingTokenIssuer(TokenIssuer):
+    """Built-in tokens for test users, each made a built-in user first if needed (built-in tokens
+    never make users: only registration does)."""
+
+    def __init__(self, engine: sa.Engine, settings: Settings) -> None:
+        super().__init__(TEST_JWT_SECRET, settings.jwt_issuer, settings.jwt_audience, timedelta(hours=1))
+        self._engine = engine
+
+    def issue(self, subject: str, *, valid_after: datetime | None = None) -> dict[str, Any]:
+        enroll(self._engine, subject)
+        return super().issue(subject, valid_after=valid_after)
+
+
+def enroll(engine: sa.Engine, subject: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO users (id, issuer, subject, created_at) VALUES (:id, :issuer, :id, now()) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"id": subject, "issuer": BUILT_IN_ISSUER},
+        )
+
+
 @pytest.fixture(scope="session")
-def token_issuer(settings: Settings) -> TokenIssuer:
-    return TokenIssuer(TEST_JWT_SECRET, settings.jwt_issuer, settings.jwt_audience, timedelta(hours=1))
+def token_issuer(settings: Settings, engine: sa.Engine) -> TokenIssuer:
+    return EnrollingTokenIssuer(engine, settings)
 
 
 @pytest.fixture

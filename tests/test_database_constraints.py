@@ -21,7 +21,11 @@ VALID_TASK: dict[str, Any] = {
 @pytest.fixture
 def owner(engine: sa.Engine, database_url: URL) -> str:
     with engine.begin() as connection:
-        connection.execute(sa.text("INSERT INTO users (id, created_at) VALUES ('alice', now())"))
+        connection.execute(
+            sa.text(
+                "INSERT INTO users (id, issuer, subject, created_at) VALUES ('alice', 'i', 'alice', now())"
+            )
+        )
     return "alice"
 
 
@@ -74,10 +78,16 @@ def test_deleting_a_user_deletes_their_tasks(engine: sa.Engine, owner: str) -> N
 def test_emails_are_unique_whatever_their_case(engine: sa.Engine, database_url: URL) -> None:
     with engine.begin() as connection:
         connection.execute(
-            sa.text("INSERT INTO users (id, email, created_at) VALUES ('a', 'Ada@Example.com', now())")
+            sa.text(
+                "INSERT INTO users (id, issuer, subject, email, created_at) "
+                "VALUES ('a', 'i', 'a', 'Ada@Example.com', now())"
+            )
         )
 
     with pytest.raises(IntegrityError, match="uq_users_email_lower"), engine.begin() as connection:
         connection.execute(
-            sa.text("INSERT INTO users (id, email, created_at) VALUES ('b', 'ada@example.COM', now())")
+            sa.text(
+                "INSERT INTO users (id, issuer, subject, email, created_at) "
+                "VALUES ('b', 'i', 'b', 'ada@example.COM', now())"
+            )
         )

@@ -15,7 +15,6 @@ from sqlmodel import Session
 from models.task_query import TaskFilters, TaskOrder
 from models.task_repository import TaskRepository
 from models.user import Owner
-from models.user_repository import UserRepository
 from tasks_api import schema_migrations
 from tests.api.helpers import SORTS
 from tests.conftest import create_database
@@ -32,7 +31,9 @@ def large_list(postgres_admin_url: URL) -> Iterator[sa.Engine]:
     with engine.begin() as connection:
         connection.execute(
             sa.text(
-                "INSERT INTO users (id, created_at) SELECT 'user' || n, now() FROM generate_series(1, 3) n"
+                "INSERT INTO users (id, issuer, subject, created_at) "
+                "SELECT 'user' || n, 'urn:tasks-api:built-in', 'user' || n, now() "
+                "FROM generate_series(1, 3) n"
             )
         )
         connection.execute(
@@ -62,7 +63,7 @@ def plan_of_page(engine: sa.Engine, sort: str, filters: TaskFilters, depth: int)
     session_factory = sessionmaker(engine, class_=Session)
     order = TaskOrder.parse(sort)
     with session_factory() as session:
-        repository = TaskRepository(session, Owner("user1"), UserRepository(session))
+        repository = TaskRepository(session, Owner("user1"))
         position = None
         statements: list[tuple[str, Any]] = []
         # Reach the deep position in big steps, then capture the next page's query.
