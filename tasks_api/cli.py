@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from tasks_api import schema_migrations
 from tasks_api.auth import resolve_jwt_secret
+from tasks_api.client_address import forwarding_options
 from tasks_api.database import (
     DatabaseUrls,
     apply_role_settings,
@@ -124,10 +125,12 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         schema_migrations.upgrade(urls.direct)
         logger.info("Database schema at %s (%s)", schema_migrations.current(urls.direct), masked(urls.direct))
     warn_unless_statement_timeout_applies(urls.serving, settings)
-    # Workers are fresh processes: they read the resolved database from the environment.
+    # Workers are fresh processes: they read the resolved database (and how many they are, which
+    # sizes their password-hashing pools) from the environment.
     os.environ["DATABASE_URL"] = urls.serving.render_as_string(hide_password=False)
     os.environ["DATABASE_URL_UNPOOLED"] = urls.direct.render_as_string(hide_password=False)
     os.environ["JWT_SECRET"] = secret
+    os.environ["TASKS_API_WORKERS"] = str(workers or settings.workers)
     worker_start_timeout = _worker_start_timeout(import_probe)
     uvicorn.run(
         "tasks_api.app:create_app_from_environment",
@@ -138,6 +141,7 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         log_config=logging_config(settings.log_level),
         timeout_graceful_shutdown=10,  # SIGINT/SIGTERM: in-flight requests get this long to finish
         timeout_worker_healthcheck=worker_start_timeout,
+        **forwarding_options(settings),
     )
 
 

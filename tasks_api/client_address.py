@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from typing import Any
+
+from tasks_api.settings import Settings
 
 IPV6_SUBSCRIBER_PREFIX = 64
 
@@ -27,3 +30,12 @@ def address_key(host: str | None) -> str:
         network = ipaddress.IPv6Network(f"{address}/{IPV6_SUBSCRIBER_PREFIX}", strict=False)
         return str(network)
     return str(address)
+
+
+def forwarding_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for forwarding headers. uvicorn believes ``X-Forwarded-For`` from
+    127.0.0.1 unless told otherwise, so anyone on the machine (or behind a local tunnel) could pick
+    their address; here only ``TASKS_API_TRUSTED_PROXIES`` are believed, and none by default."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}

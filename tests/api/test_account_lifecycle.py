@@ -69,7 +69,7 @@ class TestSignOutEverywhere204:
     def test_every_earlier_token_stops_working_on_every_worker(
         self, client: ApiClient, settings: Settings
     ) -> None:
-        user, token = signed_in(client)
+        _, token = signed_in(client)
         other_token = sign_in(client).json()["access_token"]
 
         assert client.anonymous().post("/api/users/me/sign-out", headers=bearer(token)).status_code == 204
