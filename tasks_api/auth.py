@@ -137,7 +137,9 @@ def _provider_email(claims: Mapping[str, Any]) -> str | None:
     """The ``email`` claim, only when the provider says it is verified (an unverified address
     must not take a real owner's email from them)."""
     email = claims.get("email")
-    if claims.get("email_verified") is not True or not isinstance(email, str):
+    # OpenID Connect says email_verified; Better Auth's default payload (the user) says emailVerified.
+    verified = claims.get("email_verified", claims.get("emailVerified"))
+    if verified is not True or not isinstance(email, str):
         return None
     if len(email) > EMAIL_MAX_LENGTH or not _EMAIL_SHAPE.match(email) or _CONTROL_CHARACTERS.search(email):
         return None

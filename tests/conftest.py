@@ -32,6 +32,7 @@ from tasks_api.app import create_app
 from tasks_api.auth import TokenIssuer
 from tasks_api.settings import Settings
 from tests.api.helpers import ApiClient
+from tests.identity_provider import identity_provider  # noqa: F401  (a fixture for every module)
 from tests.pgbouncer import PGBOUNCER, PgBouncer, start_pgbouncer
 
 

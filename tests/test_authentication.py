@@ -14,17 +14,13 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+import sqlalchemy as sa
 import uvicorn
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from sqlalchemy.engine import URL
 from starlette.testclient import TestClient
 
@@ -39,7 +35,8 @@ from tests.api.helpers import (
     task_url,
     tasks_url,
 )
-from tests.conftest import TEST_JWT_SECRET, free_port, settings_for
+from tests.conftest import TEST_JWT_SECRET, enroll, free_port, settings_for
+from tests.identity_provider import IdentityProvider, b64url
 
 OWNER_SCOPED = owner_scoped_operations()
 ON_ONE_TASK = [operation for operation in OWNER_SCOPED if "{task_id}" in operation.path]
@@ -50,6 +47,12 @@ def assert_unauthorized(response: httpx.Response) -> None:
     assert response.headers["www-authenticate"].startswith('Bearer realm="tasks-api", error="invalid_token"')
 
 
+def assert_challenged(response: httpx.Response) -> None:
+    """RFC 6750 section 3.1: no credentials sent, so no error code in the challenge."""
+    assert_problem(response, 401, "unauthorized")
+    assert response.headers["www-authenticate"] == 'Bearer realm="tasks-api"'
+
+
 class TestEveryOwnerScopedOperation:
     @pytest.mark.parametrize("operation", OWNER_SCOPED, ids=str)
     def test_needs_a_token(self, client: ApiClient, operation: ContractOperation) -> None:
@@ -57,7 +60,7 @@ class TestEveryOwnerScopedOperation:
 
         response = operation.send(client.anonymous(), operation.url("alice", task_id=task["id"]))
 
-        assert_unauthorized(response)
+        assert_challenged(response)
 
     @pytest.mark.parametrize("operation", OWNER_SCOPED, ids=str)
     def test_refuses_a_bad_token(self, client: ApiClient, operation: ContractOperation) -> None:
@@ -95,93 +98,6 @@ class TestEveryOwnerScopedOperation:
         create_task(client, "bob")
 
         assert client.get(tasks_url("alice")).json()["items"] == [mine]
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-@dataclass
-class IdentityProvider:
-    """A Better Auth stand-in: signing keys, and their public halves served as a JWKS."""
-
-    url: str = ""
-    keys: dict[str, tuple[str, Any]] = field(default_factory=dict)  # kid -> (alg, private key)
-    published: list[dict[str, Any]] = field(default_factory=list)
-    fetches: int = 0
-    gate: threading.Event = field(default_factory=threading.Event)
-
-    def add_key(self, kid: str, alg: str) -> None:
-        private: Any
-        if alg == "EdDSA":
-            private = ed25519.Ed25519PrivateKey.generate()
-            jwk = OKPAlgorithm.to_jwk(private.public_key(), as_dict=True)
-        elif alg == "RS256":
-            private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            jwk = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
-        else:
-            private = ec.generate_private_key(ec.SECP256R1())
-            jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
-        self.keys[kid] = (alg, private)
-        self.published.append({**jwk, "kid": kid, "alg": alg, "use": "sig"})
-
-    def token(self, kid: str = "ed-1", *, sign_with: str | None = None, **claims: Any) -> str:
-        alg, private = self.keys[sign_with or kid]
-        now = int(time.time())
-        payload = {
-            "sub": "ba_user_1",
-            "email": "grace@example.com",
-            "name": "Grace Hopper",
-            "iat": now,
-            "exp": now + 900,
-            "iss": self.url,
-            "aud": self.url,
-            **claims,
-        }
-        return jwt.encode(
-            {k: v for k, v in payload.items() if v is not None}, private, alg, headers={"kid": kid}
-        )
-
-    def public_pem(self, kid: str) -> bytes:
-        public_key = self.keys[kid][1].public_key()
-        pem: bytes = public_key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return pem
-
-
-@pytest.fixture(scope="module")
-def identity_provider() -> Iterator[IdentityProvider]:
-    provider = IdentityProvider()
-    provider.gate.set()
-    for kid, alg in (("ed-1", "EdDSA"), ("rsa-1", "RS256"), ("ec-1", "ES256")):
-        provider.add_key(kid, alg)
-
-    class JwksHandler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path != "/api/auth/jwks":
-                self.send_error(404)
-                return
-            provider.gate.wait(timeout=30)
-            provider.fetches += 1
-            body = json.dumps({"keys": provider.published}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), JwksHandler)
-    provider.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield provider
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -333,13 +249,57 @@ class TestAttacks:
 
         assert_unauthorized(me(idp_client, impostor.token("ed-1")))
 
-    def test_hs256_with_the_wrong_secret(self, idp_client: TestClient, idp_app_settings: Any) -> None:
+    def test_hs256_with_the_wrong_secret(
+        self, idp_client: TestClient, idp_app_settings: Any, engine: sa.Engine
+    ) -> None:
         now = int(time.time())
         claims = {"sub": "alice", "iat": now, "exp": now + 60, "iss": "tasks-api", "aud": "tasks-api"}
-        token = jwt.encode(claims, "a different secret that is also long enough", "HS256")
+        typ = {"typ": "at+jwt"}
+        token = jwt.encode(claims, "a different secret that is also long enough", "HS256", headers=typ)
+        enroll(engine, "alice")
 
         assert_unauthorized(me(idp_client, token))
-        assert me(idp_client, jwt.encode(claims, TEST_JWT_SECRET, "HS256")).status_code == 200
+        assert me(idp_client, jwt.encode(claims, TEST_JWT_SECRET, "HS256", headers=typ)).status_code == 200
+
+    @pytest.mark.parametrize(
+        ("claims", "header", "reason"),
+        [
+            ({"iss": "https://evil.example"}, {"typ": "at+jwt"}, "another issuer"),
+            ({"aud": "https://evil.example"}, {"typ": "at+jwt"}, "another audience"),
+            ({"iss": None}, {"typ": "at+jwt"}, "'iss'"),
+            ({"aud": None}, {"typ": "at+jwt"}, "'aud'"),
+            ({}, {}, "at+jwt"),
+            ({}, {"typ": "JWT"}, "at+jwt"),
+            ({"exp": int(time.time()) + 10 * 365 * 86400}, {"typ": "at+jwt"}, "lives longer"),
+        ],
+    )
+    def test_built_in_tokens_with_the_right_secret_but_wrong_claims(
+        self,
+        idp_client: TestClient,
+        engine: sa.Engine,
+        claims: dict[str, Any],
+        header: dict[str, str],
+        reason: str,
+    ) -> None:
+        """The secret alone is not enough: issuer, audience, type and lifetime are checked too."""
+        now = int(time.time())
+        payload = {
+            "sub": "alice",
+            "iat": now,
+            "exp": now + 60,
+            "iss": "tasks-api",
+            "aud": "tasks-api",
+            **claims,
+        }
+        token = jwt.encode(
+            {k: v for k, v in payload.items() if v is not None}, TEST_JWT_SECRET, "HS256", headers=header
+        )
+        enroll(engine, "alice")
+
+        response = me(idp_client, token)
+
+        assert_unauthorized(response)
+        assert reason in response.json()["detail"]
 
     @pytest.mark.parametrize(
         "authorization",
