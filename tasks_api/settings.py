@@ -114,7 +114,7 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         description="Password hashes computed at once per worker; past it, 503 at once. "
-        "Unset: the machine's cores divided by the workers.",
+        "Unset: all cores but one, shared out between the workers (at least one each).",
     )
     requests_per_user_per_minute: int = Field(
         default=600, ge=1, description="Authenticated requests per user per minute, across all workers."
@@ -174,11 +174,12 @@ class Settings(BaseSettings):
 
     @property
     def hash_concurrency(self) -> int:
-        """Argon2 hashes per worker at once: the cores shared out between the workers, so the whole
-        machine never runs more hashes than it has cores (each holds 64 MiB while it runs)."""
+        """Argon2 hashes per worker at once: all cores but one shared out between the workers (at
+        least one each), so hashing leaves a core to serve everything else (each hash holds 64 MiB
+        and a core while it runs)."""
         if self.password_hash_concurrency is not None:
             return self.password_hash_concurrency
-        return max(1, (os.cpu_count() or 1) // self.workers)
+        return max(1, ((os.cpu_count() or 1) - 1) // self.workers)
 
     @property
     def embedded_postgres_dir(self) -> Path:
