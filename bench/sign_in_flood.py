@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -82,11 +83,13 @@ def start(data_dir: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         "TASKS_API_LOG_LEVEL": "warning",
         "TASKS_API_REQUESTS_PER_USER_PER_MINUTE": "1000000",
     }
+    log = Path(data_dir) / "serve.log"
+    print(f"server log: {log}")
     process = subprocess.Popen(
         [TASKS_API, "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -199,15 +202,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=500)
     arguments = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tasks-api-flood-") as data_dir:
-        port = free_port()
-        process = start(data_dir, port, arguments.workers)
-        try:
-            flood(f"http://127.0.0.1:{port}", min(arguments.flood, 400), process)
-            admission_cost(f"http://127.0.0.1:{port}", data_dir, min(arguments.rounds, 5000))
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    data_dir = tempfile.mkdtemp(prefix="tasks-api-flood-")  # kept on failure, for the server log
+    port = free_port()
+    process = start(data_dir, port, arguments.workers)
+    try:
+        flood(f"http://127.0.0.1:{port}", min(arguments.flood, 400), process)
+        admission_cost(f"http://127.0.0.1:{port}", data_dir, min(arguments.rounds, 5000))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
