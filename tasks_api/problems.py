@@ -130,7 +130,10 @@ def validation_problem(detail: str, errors: list[dict[str, str]]) -> ProblemExce
 
 
 def payload_too_large(limit: int) -> ProblemException:
-    return problem_exception(PAYLOAD_TOO_LARGE, f"The body is over {limit} bytes.")
+    # Connection: close makes the server stop reading the rest of the body instead of draining it.
+    return problem_exception(
+        PAYLOAD_TOO_LARGE, f"The body is over {limit} bytes.", headers={"Connection": "close"}
+    )
 
 
 def _response(
