@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
 
 from models.errors import PreconditionFailed, TaskNotFound
 from models.task import Task, TaskCreate, TaskStatus, TaskUpdate
@@ -93,8 +95,25 @@ class TaskRepository:
 
     def _get_for_change(self, task_id: UUID, precondition: Precondition) -> Task:
         """The task, locked until commit. The precondition is checked once the lock is held, so
-        of two writers sending the same version, exactly one gets through."""
-        task = self.get(task_id, for_update=True)
+        of two writers sending the same version, exactly one gets through.
+
+        One statement reads the task twice: as it was when the statement began (``seen``) and
+        once its lock is granted (``locked``). A task seen but gone by then was deleted by a
+        writer we waited for: a conditional request lost that race (412), it did not name a
+        missing task (404).
+        """
+        mine = (col(Task.id) == task_id, col(Task.user_id) == self._owner.id)
+        seen = sa.select(col(Task.id)).where(*mine).cte("seen")
+        locked = select(Task).where(*mine).with_for_update().cte("locked")
+        locked_task = aliased(Task, locked)
+        row = self._session.exec(
+            select(seen.c.id, locked_task).select_from(seen).outerjoin(locked, sa.true())
+        ).first()
+        task = row[1] if row is not None else None
+        if task is None:
+            if row is not None and precondition is not None:
+                raise PreconditionFailed
+            raise TaskNotFound(task_id)
         if precondition is not None and not precondition(task.version):
             raise PreconditionFailed
         return task

@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 DATABASE_RETRY_AFTER_SECONDS = 5
+IN_FLIGHT_RETRY_AFTER_SECONDS = 1  # a creation takes milliseconds; a second is ample
 MAX_DETAIL, MAX_INSTANCE = 2000, 8192  # as the contract's Problem schema declares
 INTERNAL_ERROR_DETAIL = "The server failed to handle the request; it has been logged."
 
@@ -228,6 +229,8 @@ def render_domain_error(request: ConnexionRequest, error: Exception) -> Connexio
     headers: dict[str, str] = {}
     if isinstance(error, TooManySignInFailures):
         headers["Retry-After"] = str(error.retry_after_seconds)
+    elif isinstance(error, IdempotencyKeyInFlight):
+        headers["Retry-After"] = str(IN_FLIGHT_RETRY_AFTER_SECONDS)
     elif kind.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="tasks-api"'
     errors = getattr(error, "errors", None)
