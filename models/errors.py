@@ -69,3 +69,26 @@ class InvalidInput(DomainError):
     def __init__(self, errors: list[dict[str, str]]) -> None:
         super().__init__("The request data is invalid.")
         self.errors = errors
+
+
+class TaskQuotaExceeded(DomainError):
+    def __init__(self, quota: int) -> None:
+        super().__init__(f"You have {quota} tasks, as many as one user may keep; delete some first.")
+        self.quota = quota
+
+
+class IdempotencyKeyQuotaExceeded(DomainError):
+    def __init__(self, quota: int, retry_after_seconds: int) -> None:
+        super().__init__(f"You have used {quota} Idempotency-Keys in 24 hours, as many as one user may.")
+        self.quota = quota
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ListingTooSlow(DomainError):
+    """A list or search ran past its own time limit (and was cancelled by PostgreSQL)."""
+
+    def __init__(self, timeout_ms: int) -> None:
+        super().__init__(
+            f"The listing took over {timeout_ms} ms; narrow it (say, a longer search word) or retry."
+        )
+        self.timeout_ms = timeout_ms

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from models.errors import PreconditionFailed, TaskNotFound
+from models.errors import ListingTooSlow, PreconditionFailed, TaskNotFound, TaskQuotaExceeded
+from models.fair_share import DEFAULT_FAIR_SHARE, FairShare
 from models.task import Task, TaskCreate, TaskStatus, TaskUpdate
-from models.task_query import TaskFilters, TaskOrder
+from models.task_query import TaskFilters, TaskOrder, limit_statement_time, statement_timed_out
 from models.timestamps import utc_now
 from models.user import Owner
 from models.user_repository import UserRepository
@@ -21,12 +22,26 @@ from models.user_repository import UserRepository
 # Whether a change may go ahead, given the task's current version (If-Match, in HTTP terms).
 Precondition = Callable[[int], bool] | None
 
+# The owner's tasks, counted no further than the quota; the owner's row stays locked until commit,
+# so two creations at quota - 1 cannot both get through.
+_TASKS_HELD = sa.text(
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = :owner LIMIT :quota) AS held)"
+    " FROM users WHERE id = :owner FOR UPDATE"
+)
+
 
 class TaskRepository:
-    def __init__(self, session: Session, owner: Owner, users: UserRepository) -> None:
+    def __init__(
+        self,
+        session: Session,
+        owner: Owner,
+        users: UserRepository,
+        fair_share: FairShare = DEFAULT_FAIR_SHARE,
+    ) -> None:
         self._session = session
         self._owner = owner
         self._users = users
+        self._fair_share = fair_share
 
     def page(
         self, filters: TaskFilters, order: TaskOrder, limit: int, after: list[Any] | None = None
@@ -36,7 +51,14 @@ class TaskRepository:
         query = select(Task).where(Task.user_id == self._owner.id, *filters.conditions())
         if after is not None:
             query = query.where(order.after(after))
-        rows = self._session.exec(query.order_by(*order.order_by()).limit(limit + 1)).all()
+        timeout_ms = self._fair_share.listing_timeout_ms
+        limit_statement_time(self._session, timeout_ms)
+        try:
+            rows = self._session.exec(query.order_by(*order.order_by()).limit(limit + 1)).all()
+        except sa.exc.DBAPIError as error:
+            if statement_timed_out(error):
+                raise ListingTooSlow(timeout_ms) from None
+            raise
         if len(rows) <= limit:
             return rows, None
         page = rows[:limit]
@@ -44,6 +66,9 @@ class TaskRepository:
 
     def add(self, data: TaskCreate) -> Task:
         self._users.ensure(self._owner)
+        quota = self._fair_share.tasks_per_user
+        if self._session.scalar(_TASKS_HELD, {"owner": self._owner.id, "quota": quota}) >= quota:
+            raise TaskQuotaExceeded(quota)
         now = utc_now()
         task = Task.model_validate(
             data, update={"user_id": self._owner.id, "created_at": now, "updated_at": now}

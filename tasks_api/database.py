@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from models.fair_share import FairShare
 from models.sign_in import SignInLimits
 from models.unit_of_work import UnitOfWork
 from models.user import Owner
@@ -265,6 +266,7 @@ class Database:
     session_factory: sessionmaker[Session]
     sign_in_limits: SignInLimits
     outages: OutageLog
+    fair_share: FairShare
 
     @classmethod
     def for_url(cls, url: URL, settings: Settings) -> Database:
@@ -276,7 +278,13 @@ class Database:
             failures_per_address=settings.sign_in_failures_per_address,
             window=timedelta(seconds=settings.sign_in_failure_window_seconds),
         )
-        return cls(engine, sessionmaker(engine, class_=Session, expire_on_commit=False), limits, outages)
+        fair_share = FairShare(
+            tasks_per_user=settings.tasks_per_user,
+            idempotency_keys_per_day=settings.idempotency_keys_per_day,
+            listing_timeout_ms=settings.listing_statement_timeout_ms,
+        )
+        sessions = sessionmaker(engine, class_=Session, expire_on_commit=False)
+        return cls(engine, sessions, limits, outages, fair_share)
 
     def unit_of_work(self, owner: Owner | None = None) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.sign_in_limits, owner)
+        return UnitOfWork(self.session_factory, self.sign_in_limits, owner, self.fair_share)

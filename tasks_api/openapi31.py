@@ -237,7 +237,9 @@ class Draft202012RequestBodyValidator(JSONRequestBodyValidator):  # type: ignore
         except orjson.JSONDecodeError as error:
             raise malformed_request(f"The body is not valid JSON: {error}") from error
         if _nesting_depth(parsed) > MAX_JSON_NESTING:
-            raise malformed_request(f"The body nests arrays or objects deeper than {MAX_JSON_NESTING} levels.")
+            raise malformed_request(
+                f"The body nests arrays or objects deeper than {MAX_JSON_NESTING} levels."
+            )
         return parsed
 
     def _validate(self, body: Any) -> None:

@@ -24,13 +24,16 @@ from models.errors import (
     DomainError,
     EmailAlreadyRegistered,
     IdempotencyKeyInFlight,
+    IdempotencyKeyQuotaExceeded,
     IdempotencyKeyReused,
     InvalidCredentials,
     InvalidCursor,
     InvalidInput,
+    ListingTooSlow,
     NotTheOwner,
     PreconditionFailed,
     TaskNotFound,
+    TaskQuotaExceeded,
     TooManySignInFailures,
 )
 from tasks_api.database_outages import configuration_refusal, connection_refusal
@@ -40,6 +43,7 @@ logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 DATABASE_RETRY_AFTER_SECONDS = 5
 IN_FLIGHT_RETRY_AFTER_SECONDS = 1  # a creation takes milliseconds; a second is ample
+SLOW_LISTING_RETRY_AFTER_SECONDS = 5  # the same listing will be slow again: back off, not hammer
 MAX_DETAIL, MAX_INSTANCE = 2000, 8192  # as the contract's Problem schema declares
 INTERNAL_ERROR_DETAIL = "The server failed to handle the request; it has been logged."
 
@@ -68,6 +72,11 @@ PRECONDITION_FAILED = ProblemKind(412, "precondition-failed", "Precondition fail
 IDEMPOTENCY_KEY_REUSED = ProblemKind(422, "idempotency-key-reused", "Idempotency key reused")
 UNSUPPORTED_MEDIA_TYPE = ProblemKind(415, "unsupported-media-type", "Unsupported media type")
 TOO_MANY_REQUESTS = ProblemKind(429, "too-many-requests", "Too many requests")
+TASK_QUOTA_EXCEEDED = ProblemKind(403, "task-quota-exceeded", "Task quota exceeded")
+IDEMPOTENCY_KEY_QUOTA_EXCEEDED = ProblemKind(
+    429, "idempotency-key-quota-exceeded", "Idempotency key quota exceeded"
+)
+LISTING_TIMEOUT = ProblemKind(503, "listing-timeout", "Listing took too long")
 INTERNAL_ERROR = ProblemKind(500, "internal-error", "Internal server error")
 SERVICE_UNAVAILABLE = ProblemKind(503, "service-unavailable", "Service unavailable")
 
@@ -97,6 +106,9 @@ _KIND_BY_DOMAIN_ERROR: dict[type[DomainError], ProblemKind] = {
     InvalidCursor: VALIDATION_ERROR,
     IdempotencyKeyInFlight: CONFLICT,
     IdempotencyKeyReused: IDEMPOTENCY_KEY_REUSED,
+    TaskQuotaExceeded: TASK_QUOTA_EXCEEDED,
+    IdempotencyKeyQuotaExceeded: IDEMPOTENCY_KEY_QUOTA_EXCEEDED,
+    ListingTooSlow: LISTING_TIMEOUT,
 }
 
 # RFC 6750: what a 401 tells the client about the Bearer scheme. The error code is sent for every
@@ -227,8 +239,10 @@ def render_domain_error(request: ConnexionRequest, error: Exception) -> Connexio
         # A domain error nobody mapped is our bug, not the client's: say so loudly.
         return render_unexpected_error(request, error)
     headers: dict[str, str] = {}
-    if isinstance(error, TooManySignInFailures):
+    if isinstance(error, TooManySignInFailures | IdempotencyKeyQuotaExceeded):
         headers["Retry-After"] = str(error.retry_after_seconds)
+    elif isinstance(error, ListingTooSlow):
+        headers["Retry-After"] = str(SLOW_LISTING_RETRY_AFTER_SECONDS)
     elif isinstance(error, IdempotencyKeyInFlight):
         headers["Retry-After"] = str(IN_FLIGHT_RETRY_AFTER_SECONDS)
     elif kind.status == 401:

@@ -113,7 +113,9 @@ class TestNesting:
     def test_deep_nesting_is_400_without_a_token(self, live_server: str, path: str) -> None:
         body = b'{"email": ' + b"[" * 256 + b"]" * 256 + b"}"
 
-        response = httpx.post(f"{live_server}{path}", content=body, headers={"Content-Type": "application/json"})
+        response = httpx.post(
+            f"{live_server}{path}", content=body, headers={"Content-Type": "application/json"}
+        )
 
         assert_problem(response, 400, "malformed-request")
 

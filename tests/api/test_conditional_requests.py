@@ -191,6 +191,8 @@ class TestDeleteRaces:
         assert set(statuses) <= {204, 412, 404}
 
     def test_an_unconditional_delete_of_a_missing_task_is_still_404(self, client: ApiClient) -> None:
-        response = client.delete(task_url("6f1c1c5e-8d2a-4b7e-9a51-0c3d6f2b9e10"), headers={"If-Match": '"1"'})
+        response = client.delete(
+            task_url("6f1c1c5e-8d2a-4b7e-9a51-0c3d6f2b9e10"), headers={"If-Match": '"1"'}
+        )
 
         assert_problem(response, 404, "not-found")
