@@ -48,7 +48,7 @@ class TaskRepository:
     ) -> tuple[Sequence[Task], list[Any] | None]:
         """Up to ``limit`` matching tasks in ``order`` after the position ``after``, and the
         position the next page starts after (None on the last page)."""
-        query = select(Task).where(Task.user_id == self._owner.id, *filters.conditions())
+        query = select(Task).where(Task.user_id == self._owner.id, *filters.conditions(self._owner.id))
         if after is not None:
             query = query.where(order.after(after))
         timeout_ms = self._fair_share.listing_timeout_ms
