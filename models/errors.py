@@ -84,6 +84,12 @@ class IdempotencyKeyQuotaExceeded(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class TooManyConcurrentListings(DomainError):
+    def __init__(self, per_user: int) -> None:
+        super().__init__(f"You already have {per_user} lists or searches running here; retry when one ends.")
+        self.per_user = per_user
+
+
 class ListingTooSlow(DomainError):
     """A list or search ran past its own time limit (and was cancelled by PostgreSQL)."""
 

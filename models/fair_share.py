@@ -6,7 +6,13 @@ every worker and machine without any of them sharing memory.
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+from models.errors import TooManyConcurrentListings
 
 
 @dataclass(frozen=True)
@@ -20,3 +26,32 @@ class FairShare:
 
 
 DEFAULT_FAIR_SHARE = FairShare()
+
+
+class ListingSlots:
+    """At most ``per_user`` lists or searches of one user at a time in this worker process.
+
+    Without it, one user's 60 concurrent searches held every pooled connection and everyone
+    else's list waited seconds for one. The bound is per process on purpose: no worker needs
+    another's memory, the whole service allows workers x ``per_user``, and a refused request
+    costs no database connection at all.
+    """
+
+    def __init__(self, per_user: int) -> None:
+        self._per_user = per_user
+        self._running: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def hold(self, user_id: str) -> Iterator[None]:
+        with self._lock:
+            if self._running[user_id] >= self._per_user:
+                raise TooManyConcurrentListings(self._per_user)
+            self._running[user_id] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running[user_id] -= 1
+                if not self._running[user_id]:
+                    del self._running[user_id]

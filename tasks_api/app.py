@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from models.errors import DomainError
+from models.fair_share import ListingSlots
 from tasks_api import problems
 from tasks_api.auth import TokenIssuer, TokenVerifier, password_hasher, resolve_jwt_secret
 from tasks_api.contract import Contract
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> AsyncApp:
         ),
         password_hasher=password_hasher(settings),
         cursor_codec=CursorCodec(secret),
+        listing_slots=ListingSlots(settings.concurrent_listings_per_user),
     )
 
     @asynccontextmanager

@@ -18,7 +18,8 @@ app's business (``tasks_api.openapi31``: 413 at one byte over the limit, chunked
 
 uvicorn internals touched (``HttpToolsProtocol``: ``__init__``'s arguments, ``data_received``,
 ``connection_made``, ``on_message_begin``, ``on_url``, ``on_header``, ``on_headers_complete``,
-``on_message_complete``, ``connection_lost``, ``send_400_response``, ``logger``, ``client``,
+``on_message_complete``, ``connection_lost``, ``send_400_response``, ``_should_upgrade``,
+``handle_websocket_upgrade``, ``_unsupported_upgrade_warning``, ``logger``, ``client``,
 ``_unset_keepalive_if_required``, ``parser``, ``transport``) are guarded by
 tests/test_http_edge.py. The limits travel from ``create_app`` through the lifespan state, which
 uvicorn hands every protocol as ``app_state``: each worker process reads its own.
@@ -149,9 +150,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.logger.info("Invalid HTTP request received.")
             self.send_400_response("Invalid HTTP request received.")
             return
-        except httptools.HttpParserUpgrade:
-            self.send_400_response("Upgrades are not supported.")
-            return
+        except httptools.HttpParserUpgrade:  # as uvicorn does (e.g. curl --http2 asks for h2c)
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
         if self._in_head:
             # Still inside a head: everything read so far belongs to it (httptools holds it).
             self._head_bytes += len(data)

@@ -34,6 +34,7 @@ from models.errors import (
     PreconditionFailed,
     TaskNotFound,
     TaskQuotaExceeded,
+    TooManyConcurrentListings,
     TooManySignInFailures,
 )
 from tasks_api.database_outages import configuration_refusal, connection_refusal
@@ -77,6 +78,9 @@ IDEMPOTENCY_KEY_QUOTA_EXCEEDED = ProblemKind(
     429, "idempotency-key-quota-exceeded", "Idempotency key quota exceeded"
 )
 LISTING_TIMEOUT = ProblemKind(503, "listing-timeout", "Listing took too long")
+TOO_MANY_CONCURRENT_LISTINGS = ProblemKind(
+    429, "too-many-concurrent-listings", "Too many concurrent lists or searches"
+)
 INTERNAL_ERROR = ProblemKind(500, "internal-error", "Internal server error")
 SERVICE_UNAVAILABLE = ProblemKind(503, "service-unavailable", "Service unavailable")
 
@@ -109,6 +113,7 @@ _KIND_BY_DOMAIN_ERROR: dict[type[DomainError], ProblemKind] = {
     TaskQuotaExceeded: TASK_QUOTA_EXCEEDED,
     IdempotencyKeyQuotaExceeded: IDEMPOTENCY_KEY_QUOTA_EXCEEDED,
     ListingTooSlow: LISTING_TIMEOUT,
+    TooManyConcurrentListings: TOO_MANY_CONCURRENT_LISTINGS,
 }
 
 # RFC 6750: what a 401 tells the client about the Bearer scheme. The error code is sent for every
@@ -243,7 +248,7 @@ def render_domain_error(request: ConnexionRequest, error: Exception) -> Connexio
         headers["Retry-After"] = str(error.retry_after_seconds)
     elif isinstance(error, ListingTooSlow):
         headers["Retry-After"] = str(SLOW_LISTING_RETRY_AFTER_SECONDS)
-    elif isinstance(error, IdempotencyKeyInFlight):
+    elif isinstance(error, TooManyConcurrentListings | IdempotencyKeyInFlight):
         headers["Retry-After"] = str(IN_FLIGHT_RETRY_AFTER_SECONDS)
     elif kind.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="tasks-api"'

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the modules below import this one (through their request ha
     from tasks_api.auth import TokenIssuer, TokenVerifier
     from tasks_api.contract import Contract
     from tasks_api.cursors import CursorCodec
+    from models.fair_share import ListingSlots
     from tasks_api.database import Database
 
 SERVICES_STATE_KEY = "services"
@@ -29,6 +30,7 @@ class Services:
     token_issuer: TokenIssuer
     password_hasher: PasswordHasher
     cursor_codec: CursorCodec
+    listing_slots: ListingSlots
 
 
 def services_of(request_state: object) -> Services:

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Time limit of a list or search query; past it, 503 with Retry-After.",
     )
+    concurrent_listings_per_user: int = Field(
+        default=4,
+        ge=1,
+        description="Lists or searches one user may run at once, per worker process; past it, 429.",
+    )
     tasks_per_user: int = Field(default=100_000, ge=1, description="Most tasks one user may keep.")
     idempotency_keys_per_day: int = Field(
         default=10_000, ge=1, description="Most Idempotency-Keys one user may use in 24 hours."

@@ -230,6 +230,14 @@ class TestSlowAndIdleClients:
         assert response.status_code == 200
 
 
+class TestUpgrades:
+    def test_an_unsupported_upgrade_request_is_served_as_a_plain_request(self, edge: tuple[str, int]) -> None:
+        headers = [("Host", "edge"), ("Connection", "Upgrade, HTTP2-Settings"), ("Upgrade", "h2c")]
+        headers.append(("HTTP2-Settings", "AAMAAABkAARAAAAAAAIAAAAA"))
+
+        assert status_of(exchange(edge, get_with_headers("/health", headers))) == 200
+
+
 class TestServeUsesTheEdge:
     def test_the_server_options_load_the_bounded_protocol(self, edge_settings: Settings) -> None:
         config = uvicorn.Config("tasks_api.app:create_app_from_environment", **server_options(edge_settings))
@@ -255,6 +263,9 @@ class TestUvicornInternalsWeRelyOn:
             "on_message_complete": ["self"],
             "send_400_response": ["self", "msg"],
             "_unset_keepalive_if_required": ["self"],
+            "_should_upgrade": ["self"],
+            "handle_websocket_upgrade": ["self"],
+            "_unsupported_upgrade_warning": ["self"],
         }
         for name, parameters in shapes.items():
             assert list(inspect.signature(getattr(HttpToolsProtocol, name)).parameters) == parameters, name

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from models.errors import TooManyConcurrentListings
+from models.fair_share import ListingSlots
+from tasks_api.services import services_of
 from tasks_api.app import create_app
 from tasks_api.auth import TokenIssuer
 from tests.api.helpers import ApiClient, assert_problem, create_task, task_url, tasks_url
@@ -110,3 +114,25 @@ class TestListingTimeLimit:
         problem = assert_problem(response, 503, "listing-timeout")
         assert f"{LISTING_TIMEOUT_MS} ms" in problem["detail"]
         assert int(response.headers["retry-after"]) > 0
+
+
+class TestConcurrentListingsPerUser:
+    def test_a_user_past_the_bound_is_refused_others_are_not(self) -> None:
+        slots = ListingSlots(per_user=2)
+
+        with slots.hold("alice"), slots.hold("alice"):
+            with pytest.raises(TooManyConcurrentListings), slots.hold("alice"):
+                pass
+            with slots.hold("bob"):
+                pass
+        with slots.hold("alice"), slots.hold("alice"):
+            pass  # both slots came back
+
+    def test_the_refusal_is_429_with_retry_after(self, fair: ApiClient) -> None:
+        slots = services_of(SimpleNamespace(**fair._http.app_state)).listing_slots  # the app's own
+        with slots.hold("alice"), slots.hold("alice"), slots.hold("alice"), slots.hold("alice"):
+            response = fair.get(tasks_url())
+
+        assert_problem(response, 429, "too-many-concurrent-listings")
+        assert int(response.headers["retry-after"]) >= 1
+        assert fair.get(tasks_url()).status_code == 200
