@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the modules below import this one (through their request handling)
     from argon2 import PasswordHasher
 
+    from models.fair_share import ListingSlots
     from tasks_api.auth import TokenIssuer, TokenVerifier
     from tasks_api.contract import Contract
     from tasks_api.cursors import CursorCodec
-    from models.fair_share import ListingSlots
     from tasks_api.database import Database
 
 SERVICES_STATE_KEY = "services"

@@ -11,9 +11,9 @@ from sqlalchemy.engine import URL
 
 from models.errors import TooManyConcurrentListings
 from models.fair_share import ListingSlots
-from tasks_api.services import services_of
 from tasks_api.app import create_app
 from tasks_api.auth import TokenIssuer
+from tasks_api.services import services_of
 from tests.api.helpers import ApiClient, assert_problem, create_task, task_url, tasks_url
 from tests.conftest import settings_for
 
