@@ -36,7 +36,7 @@ def list_tasks(
     )
     cursors = services().cursor_codec
     after = cursors.decode(cursor, listing) if cursor else None
-    with owners_unit_of_work(user_id) as uow:
+    with owners_unit_of_work(user_id) as uow, services().listing_slots.hold(user_id):
         tasks, next_position = uow.tasks.page(parsed, TaskOrder.parse(sort), limit, after)
         items = [_public(task, user_id) for task in tasks]
     next_cursor = cursors.encode(listing, next_position) if next_position else None

@@ -128,3 +128,32 @@ class NoPasswordHere(DomainError):
 
     def __init__(self) -> None:
         super().__init__("This account signs in with its identity provider and has no password here.")
+
+
+class TaskQuotaExceeded(DomainError):
+    def __init__(self, quota: int) -> None:
+        super().__init__(f"You have {quota} tasks, as many as one user may keep; delete some first.")
+        self.quota = quota
+
+
+class IdempotencyKeyQuotaExceeded(DomainError):
+    def __init__(self, quota: int, retry_after_seconds: int) -> None:
+        super().__init__(f"You have used {quota} Idempotency-Keys in 24 hours, as many as one user may.")
+        self.quota = quota
+        self.retry_after_seconds = retry_after_seconds
+
+
+class TooManyConcurrentListings(DomainError):
+    def __init__(self, per_user: int) -> None:
+        super().__init__(f"You already have {per_user} lists or searches running here; retry when one ends.")
+        self.per_user = per_user
+
+
+class ListingTooSlow(DomainError):
+    """A list or search ran past its own time limit (and was cancelled by PostgreSQL)."""
+
+    def __init__(self, timeout_ms: int) -> None:
+        super().__init__(
+            f"The listing took over {timeout_ms} ms; narrow it (say, a longer search word) or retry."
+        )
+        self.timeout_ms = timeout_ms

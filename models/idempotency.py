@@ -3,11 +3,15 @@
 Keys are per user and live 24 hours, in PostgreSQL so that every worker sees them. A transaction
 holds an advisory lock on the key while it works, so a concurrent retry is told "in flight"
 instead of creating a second task, and a crashed request leaves no lock behind.
+
+A user may hold a bounded number of live keys (``FairShare.idempotency_keys_per_day``): each is a
+stored response, so without a bound one client could fill the table for everyone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
-from models.errors import IdempotencyKeyInFlight, IdempotencyKeyReused
+from models.errors import IdempotencyKeyInFlight, IdempotencyKeyQuotaExceeded, IdempotencyKeyReused
 
 KEY_LIFETIME = timedelta(hours=24)
 EXPIRED_ROWS_PURGED_PER_REQUEST = 100
@@ -50,9 +54,10 @@ def fingerprint(body: Any) -> str:
 
 
 class IdempotencyKeys:
-    def __init__(self, session: Session, owner_id: str) -> None:
+    def __init__(self, session: Session, owner_id: str, keys_per_day: int = 10_000) -> None:
         self._session = session
         self._owner_id = owner_id
+        self._keys_per_day = keys_per_day
 
     def claim(self, key: str, request_fingerprint: str, now: datetime) -> StoredResponse | None:
         """The stored response for ``key``, or None when this request is the first (it then holds
@@ -69,6 +74,10 @@ class IdempotencyKeys:
         return StoredResponse(record.status_code, record.body, record.headers)
 
     def remember(self, key: str, request_fingerprint: str, response: StoredResponse, now: datetime) -> None:
+        """Store the first response to ``key``. Raises IdempotencyKeyQuotaExceeded when the owner
+        already holds ``keys_per_day`` live keys; call it after ``TaskRepository.add``, whose
+        lock on the owner's row makes the count exact under concurrent requests."""
+        self._check_quota(now)
         record = IdempotencyRecord(
             user_id=self._owner_id,
             key=key,
@@ -81,6 +90,23 @@ class IdempotencyKeys:
         )
         self._session.merge(record)
         self._session.flush()
+
+    def _check_quota(self, now: datetime) -> None:
+        live = (
+            select(IdempotencyRecord.expires_at)
+            .where(IdempotencyRecord.user_id == self._owner_id, col(IdempotencyRecord.expires_at) > now)
+            .limit(self._keys_per_day)
+            .subquery()
+        )
+        row = self._session.execute(
+            sa.select(sa.func.count(), sa.func.min(live.c.expires_at)).select_from(live)
+        ).one()
+        held: int = row[0]
+        first_expiry: datetime | None = row[1]
+        if held >= self._keys_per_day:
+            assert isinstance(first_expiry, datetime)
+            retry_after = max(1, math.ceil((first_expiry - now).total_seconds()))
+            raise IdempotencyKeyQuotaExceeded(self._keys_per_day, retry_after)
 
     def _purge_expired(self, now: datetime) -> None:
         """A few expired keys go with every claim, so the table cleans itself under traffic."""

@@ -23,6 +23,9 @@ DESCRIPTION_MAX_LENGTH = 4000
 
 PRIORITY_RANK_SQL = "CASE priority WHEN 'low' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END"
 SEARCH_VECTOR_SQL = "to_tsvector('simple'::regconfig, title || ' ' || coalesce(description, ''))"
+# The function is created by migration 0006: each word of search_vector behind its owner's tag.
+OWNER_LEXEMES_SQL = "tasks_owner_lexemes(user_id, search_vector)"
+OWNER_TAG_HEX_DIGITS = 8
 # "No due date" sorts after every date in both directions.
 DUE_AT_NULLS_LAST_ASCENDING = "coalesce(due_at, 'infinity'::timestamptz)"
 DUE_AT_NULLS_LAST_DESCENDING = "coalesce(due_at, '-infinity'::timestamptz)"
@@ -103,7 +106,8 @@ class Task(TaskBase, table=True):
             "ix_tasks_user_id_due_at_last_desc_id", "user_id", sa.text(DUE_AT_NULLS_LAST_DESCENDING), "id"
         ),
         sa.Index("ix_tasks_user_id_priority_rank_id", "user_id", "priority_rank", "id"),
-        sa.Index("ix_tasks_search_vector", "search_vector", postgresql_using="gin"),
+        # Text search per owner: keys are the owner's tag + a word (migration 0006 says why).
+        sa.Index("ix_tasks_owner_search", sa.text(OWNER_LEXEMES_SQL), postgresql_using="gin"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)

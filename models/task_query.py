@@ -10,11 +10,14 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from pydantic import AwareDatetime
-from sqlmodel import SQLModel, col
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlmodel import Session, SQLModel, col
 
 from models.task import (
     DUE_AT_NULLS_LAST_ASCENDING,
     DUE_AT_NULLS_LAST_DESCENDING,
+    OWNER_LEXEMES_SQL,
+    OWNER_TAG_HEX_DIGITS,
     Task,
     TaskPriority,
     TaskStatus,
@@ -32,7 +35,7 @@ class TaskFilters(SQLModel):
     updated_since: AwareDatetime | None = None
     q: str | None = None
 
-    def conditions(self) -> list[sa.ColumnElement[bool]]:
+    def conditions(self, owner_id: str) -> list[sa.ColumnElement[bool]]:
         conditions: list[sa.ColumnElement[bool]] = []
         if self.status is not None:
             conditions.append(col(Task.status) == self.status)
@@ -48,22 +51,55 @@ class TaskFilters(SQLModel):
         if self.updated_since is not None:
             conditions.append(col(Task.updated_at) >= self.updated_since)
         if self.q is not None:
-            conditions.append(_matches_text(self.q))
+            conditions.append(_matches_text(self.q, owner_id))
         return conditions
 
 
-def _matches_text(query: str) -> sa.ColumnElement[bool]:
+def _matches_text(query: str, owner_id: str) -> sa.ColumnElement[bool]:
     """Every word of ``query`` starts a word of the title or description, in any case.
 
-    Answered from the GIN index on ``search_vector`` when the words are rare enough for that to
-    pay (tests/test_list_query_plans.py checks that PostgreSQL does use it).
+    Answered from the owner's entries of the GIN index ``ix_tasks_owner_search``, whose keys are
+    the owner's tag followed by a word of ``search_vector``: each word becomes the prefix query
+    tag + lower(word), ``lower`` being all the 'simple' configuration does to a word
+    (tests/test_list_query_plans.py checks that PostgreSQL uses the index). Words hold letters
+    and digits only, so quoting them in a tsquery is safe.
     """
     words = _WORDS.findall(query)
     if not words:
         return sa.false()
-    prefixes = " & ".join(f"'{word}':*" for word in words)
-    search_vector: sa.ColumnClause[Any] = sa.column("search_vector")
-    return search_vector.op("@@")(sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), prefixes))
+    tag = sa.func.left(sa.func.md5(sa.literal(owner_id)), OWNER_TAG_HEX_DIGITS)
+    prefixes = [
+        sa.cast(sa.literal("'") + tag + sa.func.lower(sa.literal(word)) + sa.literal("':*"), TSQUERY)
+        for word in words
+    ]
+    every_word: sa.ColumnElement[Any] = prefixes[0]
+    for prefix in prefixes[1:]:
+        every_word = every_word.op("&&")(prefix)
+    owner_lexemes: sa.ColumnElement[Any] = sa.literal_column(OWNER_LEXEMES_SQL)
+    return owner_lexemes.op("@@")(every_word)
+
+
+def limit_statement_time(session: Session, timeout_ms: int) -> None:
+    """Give the rest of this transaction's statements ``timeout_ms`` each, and one backend each.
+
+    ``set_config(..., is_local => true)`` is ``SET LOCAL``: it ends with the transaction, so it
+    works through a transaction-mode pooler (PgBouncer, Neon's) and never leaks to the next user
+    of the pooled connection. Parallel workers are off because a search that takes three backends
+    takes them from other users. Both cost one round trip (measured in docs/performance.md).
+    """
+    session.execute(
+        sa.select(
+            sa.func.set_config("statement_timeout", str(timeout_ms), sa.true()),
+            sa.func.set_config("max_parallel_workers_per_gather", "0", sa.true()),
+        )
+    )
+
+
+QUERY_CANCELED = "57014"  # SQLSTATE of a statement cancelled by statement_timeout
+
+
+def statement_timed_out(error: sa.exc.DBAPIError) -> bool:
+    return getattr(error.orig, "pgcode", None) == QUERY_CANCELED
 
 
 @dataclass(frozen=True)

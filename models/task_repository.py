@@ -7,32 +7,50 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
 
-from models.errors import PreconditionFailed, TaskNotFound
+from models.errors import ListingTooSlow, PreconditionFailed, TaskNotFound, TaskQuotaExceeded
+from models.fair_share import DEFAULT_FAIR_SHARE, FairShare
 from models.task import Task, TaskCreate, TaskStatus, TaskUpdate
-from models.task_query import TaskFilters, TaskOrder
+from models.task_query import TaskFilters, TaskOrder, limit_statement_time, statement_timed_out
 from models.timestamps import utc_now
 from models.user import Owner
 
 # Whether a change may go ahead, given the task's current version (If-Match, in HTTP terms).
 Precondition = Callable[[int], bool] | None
 
+# The owner's tasks, counted no further than the quota; the owner's row stays locked until commit,
+# so two creations at quota - 1 cannot both get through.
+_TASKS_HELD = sa.text(
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = :owner LIMIT :quota) AS held)"
+    " FROM users WHERE id = :owner FOR UPDATE"
+)
+
 
 class TaskRepository:
-    def __init__(self, session: Session, owner: Owner) -> None:
+    def __init__(self, session: Session, owner: Owner, fair_share: FairShare = DEFAULT_FAIR_SHARE) -> None:
         self._session = session
         self._owner = owner
+        self._fair_share = fair_share
 
     def page(
         self, filters: TaskFilters, order: TaskOrder, limit: int, after: list[Any] | None = None
     ) -> tuple[Sequence[Task], list[Any] | None]:
         """Up to ``limit`` matching tasks in ``order`` after the position ``after``, and the
         position the next page starts after (None on the last page)."""
-        query = select(Task).where(Task.user_id == self._owner.id, *filters.conditions())
+        query = select(Task).where(Task.user_id == self._owner.id, *filters.conditions(self._owner.id))
         if after is not None:
             query = query.where(order.after(after))
-        rows = self._session.exec(query.order_by(*order.order_by()).limit(limit + 1)).all()
+        timeout_ms = self._fair_share.listing_timeout_ms
+        limit_statement_time(self._session, timeout_ms)
+        try:
+            rows = self._session.exec(query.order_by(*order.order_by()).limit(limit + 1)).all()
+        except sa.exc.DBAPIError as error:
+            if statement_timed_out(error):
+                raise ListingTooSlow(timeout_ms) from None
+            raise
         if len(rows) <= limit:
             return rows, None
         page = rows[:limit]
@@ -40,6 +58,9 @@ class TaskRepository:
 
     def add(self, data: TaskCreate) -> Task:
         # The owner's row exists: admission found (or, for a provider's subject, made) it.
+        quota = self._fair_share.tasks_per_user
+        if self._session.scalar(_TASKS_HELD, {"owner": self._owner.id, "quota": quota}) >= quota:
+            raise TaskQuotaExceeded(quota)
         now = utc_now()
         task = Task.model_validate(
             data, update={"user_id": self._owner.id, "created_at": now, "updated_at": now}
@@ -91,8 +112,25 @@ class TaskRepository:
 
     def _get_for_change(self, task_id: UUID, precondition: Precondition) -> Task:
         """The task, locked until commit. The precondition is checked once the lock is held, so
-        of two writers sending the same version, exactly one gets through."""
-        task = self.get(task_id, for_update=True)
+        of two writers sending the same version, exactly one gets through.
+
+        One statement reads the task twice: as it was when the statement began (``seen``) and
+        once its lock is granted (``locked``). A task seen but gone by then was deleted by a
+        writer we waited for: a conditional request lost that race (412), it did not name a
+        missing task (404).
+        """
+        mine = (col(Task.id) == task_id, col(Task.user_id) == self._owner.id)
+        seen = sa.select(col(Task.id)).where(*mine).cte("seen")
+        locked = select(Task).where(*mine).with_for_update().cte("locked")
+        locked_task = aliased(Task, locked)
+        row = self._session.exec(
+            select(seen.c.id, locked_task).select_from(seen).outerjoin(locked, sa.true())
+        ).first()
+        task = row[1] if row is not None else None
+        if task is None:
+            if row is not None and precondition is not None:
+                raise PreconditionFailed
+            raise TaskNotFound(task_id)
         if precondition is not None and not precondition(task.version):
             raise PreconditionFailed
         return task

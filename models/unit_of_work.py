@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from models.fair_share import DEFAULT_FAIR_SHARE, FairShare
 from models.idempotency import IdempotencyKeys
 from models.sign_in import SignIn, SignInLimits
 from models.task_repository import TaskRepository
@@ -28,11 +29,13 @@ class UnitOfWork:
         sign_in_limits: SignInLimits,
         owner: Owner | None = None,
         registration_limits: RegistrationLimits | None = None,
+        fair_share: FairShare = DEFAULT_FAIR_SHARE,
     ) -> None:
         self._session_factory = session_factory
         self._sign_in_limits = sign_in_limits
         self._registration_limits = registration_limits
         self._owner = owner
+        self._fair_share = fair_share
 
     def __enter__(self) -> UnitOfWork:
         self._session = self._session_factory()
@@ -54,13 +57,13 @@ class UnitOfWork:
     def tasks(self) -> TaskRepository:
         if self._owner is None:
             raise RuntimeError("task access needs an owner")
-        return TaskRepository(self._session, self._owner)
+        return TaskRepository(self._session, self._owner, self._fair_share)
 
     @property
     def idempotency_keys(self) -> IdempotencyKeys:
         if self._owner is None:
             raise RuntimeError("idempotency keys belong to an owner")
-        return IdempotencyKeys(self._session, self._owner.id)
+        return IdempotencyKeys(self._session, self._owner.id, self._fair_share.idempotency_keys_per_day)
 
     @property
     def sign_in(self) -> SignIn:

@@ -19,11 +19,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from models.errors import DomainError
+from models.fair_share import ListingSlots
 from tasks_api import problems
 from tasks_api.auth import TokenIssuer, TokenVerifier, password_hashing, resolve_jwt_secret
 from tasks_api.contract import Contract
 from tasks_api.cursors import CursorCodec
 from tasks_api.database import Database, resolve_database_url
+from tasks_api.http_edge import HTTP_LIMITS_STATE_KEY, HttpLimits
 from tasks_api.openapi31 import accept_openapi_31, validator_map
 from tasks_api.paths import SPEC_PATH
 from tasks_api.schema_migrations import head_revision
@@ -70,12 +72,14 @@ def create_app(settings: Settings) -> AsyncApp:
         ),
         password_hashing=hashing,
         cursor_codec=CursorCodec(secret),
+        listing_slots=ListingSlots(settings.concurrent_listings_per_user),
     )
 
     @asynccontextmanager
     async def lifespan(_: ConnexionMiddleware) -> AsyncIterator[dict[str, Any]]:
-        # Starlette copies this into every request's ``request.state``.
-        yield {SERVICES_STATE_KEY: services}
+        # Starlette copies this into every request's ``request.state``; uvicorn hands the same
+        # dict to its protocols, where tasks_api.http_edge reads its limits.
+        yield {SERVICES_STATE_KEY: services, HTTP_LIMITS_STATE_KEY: HttpLimits.from_settings(settings)}
         hashing.shutdown()
         database.engine.dispose()
 

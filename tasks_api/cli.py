@@ -25,6 +25,7 @@ from tasks_api.database import (
     resolve_database_urls,
     warn_unless_statement_timeout_applies,
 )
+from tasks_api.http_edge import server_options
 from tasks_api.logging_config import logging_config
 from tasks_api.settings import ConfigurationError, Settings
 
@@ -142,6 +143,7 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         timeout_graceful_shutdown=10,  # SIGINT/SIGTERM: in-flight requests get this long to finish
         timeout_worker_healthcheck=worker_start_timeout,
         **forwarding_options(settings),
+        **server_options(settings),  # the HTTP edge's bounds: tasks_api/http_edge.py
     )
 
 

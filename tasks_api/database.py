@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from models.fair_share import FairShare
 from models.sign_in import SignInLimits
 from models.timestamps import utc_now
 from models.unit_of_work import UnitOfWork
@@ -270,6 +271,7 @@ class Database:
     outages: OutageLog
     registration_limits: RegistrationLimits
     requests_per_user_per_minute: int
+    fair_share: FairShare
 
     @classmethod
     def for_url(cls, url: URL, settings: Settings) -> Database:
@@ -286,6 +288,11 @@ class Database:
             per_address_per_hour=settings.registrations_per_address_per_hour,
             per_minute=settings.registrations_per_minute,
         )
+        fair_share = FairShare(
+            tasks_per_user=settings.tasks_per_user,
+            idempotency_keys_per_day=settings.idempotency_keys_per_day,
+            listing_timeout_ms=settings.listing_statement_timeout_ms,
+        )
         return cls(
             engine,
             sessionmaker(engine, class_=Session, expire_on_commit=False),
@@ -293,10 +300,13 @@ class Database:
             outages,
             registrations,
             settings.requests_per_user_per_minute,
+            fair_share,
         )
 
     def unit_of_work(self, owner: Owner | None = None) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.sign_in_limits, owner, self.registration_limits)
+        return UnitOfWork(
+            self.session_factory, self.sign_in_limits, owner, self.registration_limits, self.fair_share
+        )
 
     def admit(self, identity: Identity) -> Owner:
         """The request's owner, from one autocommitted statement (see ``models.user_admission``)."""

@@ -17,12 +17,18 @@ upgrade that moves them fails loudly instead of silently falling back to Draft 4
    methods overridden there are private: ``ParameterValidator.validate_parameter`` (static),
    ``JSONRequestBodyValidator._parse`` / ``._validate`` and
    ``JSONResponseBodyValidator._parse`` / ``._validate``.
+   ``AbstractRequestBodyValidator.wrap_receive`` is replaced whole (with its helper
+   ``_insert_messages``): Connexion takes a request without ``Content-Length`` for one without a
+   body, so a ``Transfer-Encoding: chunked`` body was refused as missing; ours reads chunked bodies
+   (up to the size limit), refuses a declared length over the limit before reading a byte, and
+   turns a client that leaves mid-body into one info line.
 3. Schemas handed to validators are the same dict objects on every request (Connexion resolves
    the spec once); the compile cache relies on that and a test counts compilations.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncGenerator, Generator, Mapping
 from itertools import islice
@@ -41,9 +47,12 @@ from connexion.validators import (
 )
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
-from starlette.types import Scope
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope
 
 from tasks_api.problems import malformed_request, payload_too_large, validation_problem
+
+logger = logging.getLogger(__name__)
 
 _ORIGINAL_VALIDATE_SPEC = Specification.__dict__["_validate_spec"]
 
@@ -73,6 +82,9 @@ class CompiledSchemas:
 
 COMPILED_SCHEMAS = CompiledSchemas()
 MAX_REPORTED_ERRORS = 100
+# Deeper than any body the contract describes (2 levels), far below where jsonschema-rs gives up
+# ("Recursion limit reached", at 256 levels) or orjson does (1024).
+MAX_JSON_NESTING = 32
 
 # Keywords whose values map names to subschemas (so a key there is a name, not a keyword).
 _NAME_MAPS = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})
@@ -93,6 +105,21 @@ def _standalone(node: Any, names: bool = False) -> Any:
     if isinstance(node, list):
         return [_standalone(item) for item in node]
     return node
+
+
+def _nesting_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (a scalar is 0), without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_NESTING:
+            break
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _json_pointer(path: list[str | int]) -> str:
@@ -174,11 +201,47 @@ class Draft202012ParameterValidator(ParameterValidator):  # type: ignore[misc]
         return None
 
 
+class ClientLeftMidBody(Exception):
+    """The client closed the connection before its body was complete: no one to answer."""
+
+
 class Draft202012RequestBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
-    """JSON bodies: size-limited, parsed strictly (orjson refuses invalid UTF-8 and lone
-    surrogates, which PostgreSQL could not store), validated with 2020-12 rules."""
+    """JSON bodies: size-limited (declared or chunked), parsed strictly (orjson refuses invalid
+    UTF-8 and lone surrogates, which PostgreSQL could not store), nesting bounded, validated with
+    2020-12 rules."""
 
     max_body_bytes: ClassVar[int] = 1024 * 1024
+
+    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        if declared is not None and int(declared) > self.max_body_bytes:
+            raise payload_too_large(self.max_body_bytes)  # before reading a byte (no 100 Continue)
+        if not chunked and not int(declared or 0):
+            if self._required:
+                raise malformed_request("The request body is required.")
+            return receive, scope
+        messages: list[Any] = []
+
+        async def stream() -> AsyncGenerator[bytes, None]:
+            more_body = True
+            while more_body:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientLeftMidBody
+                messages.append(message)
+                more_body = message.get("more_body", False)
+                yield message.get("body", b"")
+
+        try:
+            body = await self._parse(stream(), scope=scope)
+        except ClientLeftMidBody:
+            logger.info("client left before sending the whole body of %s %s", scope["method"], scope["path"])
+            raise malformed_request("The connection closed before the body was complete.") from None
+        if not (body is None and self._nullable):
+            self._validate(body)
+        return self._insert_messages(receive, messages=messages), scope
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         chunks: list[bytes] = []
@@ -186,15 +249,20 @@ class Draft202012RequestBodyValidator(JSONRequestBodyValidator):  # type: ignore
         async for chunk in stream:
             size += len(chunk)
             if size > self.max_body_bytes:
-                raise payload_too_large(self.max_body_bytes)
+                raise payload_too_large(self.max_body_bytes)  # and read no further
             chunks.append(chunk)
         body = b"".join(chunks)
         if not body:
             return None
         try:
-            return orjson.loads(body)
+            parsed = orjson.loads(body)
         except orjson.JSONDecodeError as error:
             raise malformed_request(f"The body is not valid JSON: {error}") from error
+        if _nesting_depth(parsed) > MAX_JSON_NESTING:
+            raise malformed_request(
+                f"The body nests arrays or objects deeper than {MAX_JSON_NESTING} levels."
+            )
+        return parsed
 
     def _validate(self, body: Any) -> None:
         if body is None and not self._nullable:

@@ -24,18 +24,22 @@ from models.errors import (
     DomainError,
     EmailAlreadyRegistered,
     IdempotencyKeyInFlight,
+    IdempotencyKeyQuotaExceeded,
     IdempotencyKeyReused,
     IdentityProviderUnavailable,
     InvalidCredentials,
     InvalidCursor,
     InvalidInput,
+    ListingTooSlow,
     NoPasswordHere,
     NotTheOwner,
     PasswordHashingBusy,
     PreconditionFailed,
     RequestRateExceeded,
     TaskNotFound,
+    TaskQuotaExceeded,
     TokenRevoked,
+    TooManyConcurrentListings,
     TooManyRegistrations,
     TooManySignInFailures,
     WeakPassword,
@@ -47,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 DATABASE_RETRY_AFTER_SECONDS = 5
+IN_FLIGHT_RETRY_AFTER_SECONDS = 1  # a creation takes milliseconds; a second is ample
+SLOW_LISTING_RETRY_AFTER_SECONDS = 5  # the same listing will be slow again: back off, not hammer
 MAX_DETAIL, MAX_INSTANCE = 2000, 8192  # as the contract's Problem schema declares
 INTERNAL_ERROR_DETAIL = "The server failed to handle the request; it has been logged."
 
@@ -77,6 +83,14 @@ UNSUPPORTED_MEDIA_TYPE = ProblemKind(415, "unsupported-media-type", "Unsupported
 TOO_MANY_REQUESTS = ProblemKind(429, "too-many-requests", "Too many requests")
 RATE_LIMITED = ProblemKind(429, "rate-limited", "Request rate limit exceeded")
 WRONG_PASSWORD = ProblemKind(403, "wrong-password", "Wrong password")
+TASK_QUOTA_EXCEEDED = ProblemKind(403, "task-quota-exceeded", "Task quota exceeded")
+IDEMPOTENCY_KEY_QUOTA_EXCEEDED = ProblemKind(
+    429, "idempotency-key-quota-exceeded", "Idempotency key quota exceeded"
+)
+LISTING_TIMEOUT = ProblemKind(503, "listing-timeout", "Listing took too long")
+TOO_MANY_CONCURRENT_LISTINGS = ProblemKind(
+    429, "too-many-concurrent-listings", "Too many concurrent lists or searches"
+)
 INTERNAL_ERROR = ProblemKind(500, "internal-error", "Internal server error")
 SERVICE_UNAVAILABLE = ProblemKind(503, "service-unavailable", "Service unavailable")
 
@@ -114,6 +128,10 @@ _KIND_BY_DOMAIN_ERROR: dict[type[DomainError], ProblemKind] = {
     InvalidCursor: VALIDATION_ERROR,
     IdempotencyKeyInFlight: CONFLICT,
     IdempotencyKeyReused: IDEMPOTENCY_KEY_REUSED,
+    TaskQuotaExceeded: TASK_QUOTA_EXCEEDED,
+    IdempotencyKeyQuotaExceeded: IDEMPOTENCY_KEY_QUOTA_EXCEEDED,
+    ListingTooSlow: LISTING_TIMEOUT,
+    TooManyConcurrentListings: TOO_MANY_CONCURRENT_LISTINGS,
 }
 
 # RFC 6750 section 3.1: what a 401 tells the client about the Bearer scheme. A request that sent
@@ -158,7 +176,10 @@ def validation_problem(detail: str, errors: list[dict[str, str]]) -> ProblemExce
 
 
 def payload_too_large(limit: int) -> ProblemException:
-    return problem_exception(PAYLOAD_TOO_LARGE, f"The body is over {limit} bytes.")
+    # Connection: close makes the server stop reading the rest of the body instead of draining it.
+    return problem_exception(
+        PAYLOAD_TOO_LARGE, f"The body is over {limit} bytes.", headers={"Connection": "close"}
+    )
 
 
 def _response(
@@ -252,6 +273,10 @@ def render_domain_error(request: ConnexionRequest, error: Exception) -> Connexio
         return render_unexpected_error(request, error)
     headers: dict[str, str] = {}
     retry_after = getattr(error, "retry_after_seconds", None)
+    if isinstance(error, ListingTooSlow):
+        retry_after = SLOW_LISTING_RETRY_AFTER_SECONDS
+    elif isinstance(error, TooManyConcurrentListings | IdempotencyKeyInFlight):
+        retry_after = IN_FLIGHT_RETRY_AFTER_SECONDS
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     if isinstance(error, RequestRateExceeded):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the modules below import this one (through their request handling)
+    from models.fair_share import ListingSlots
     from tasks_api.auth import TokenIssuer, TokenVerifier
     from tasks_api.contract import Contract
     from tasks_api.cursors import CursorCodec
@@ -28,6 +29,7 @@ class Services:
     token_issuer: TokenIssuer
     password_hashing: PasswordHashing
     cursor_codec: CursorCodec
+    listing_slots: ListingSlots
 
 
 def services_of(request_state: object) -> Services:

@@ -49,6 +49,25 @@ class Settings(BaseSettings):
         default=False, description="Check every response body against the contract (tests turn it on)."
     )
     max_body_bytes: int = Field(default=1024 * 1024, gt=0, description="Largest request body; over it, 413.")
+    http_max_url_bytes: int = Field(default=8192, ge=256, description="Longest request target; over it, 414.")
+    http_max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="Largest header block (names, values, separators); over it, 431.",
+    )
+    http_header_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="A request head must arrive within this; else 408 and the connection closes.",
+    )
+    http_body_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="A request body must arrive within this after its head; else the connection closes.",
+    )
+    http_keep_alive_timeout_seconds: int = Field(
+        default=5, ge=1, description="An idle keep-alive connection is closed after this."
+    )
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=5, ge=0)
     db_pool_recycle_seconds: int = Field(
@@ -56,6 +75,20 @@ class Settings(BaseSettings):
     )
     db_connect_timeout_seconds: int = Field(default=5, ge=1)
     db_statement_timeout_ms: int = Field(default=10_000, ge=0, description="0 disables the limit.")
+    listing_statement_timeout_ms: int = Field(
+        default=2_000,
+        ge=1,
+        description="Time limit of a list or search query; past it, 503 with Retry-After.",
+    )
+    concurrent_listings_per_user: int = Field(
+        default=4,
+        ge=1,
+        description="Lists or searches one user may run at once, per worker process; past it, 429.",
+    )
+    tasks_per_user: int = Field(default=100_000, ge=1, description="Most tasks one user may keep.")
+    idempotency_keys_per_day: int = Field(
+        default=10_000, ge=1, description="Most Idempotency-Keys one user may use in 24 hours."
+    )
     jwt_secret: str | None = Field(
         default=None,
         validation_alias="JWT_SECRET",

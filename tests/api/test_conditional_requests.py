@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tasks_api.auth import TokenIssuer
 from tests.api.helpers import ApiClient, assert_problem, create_task, task_url
@@ -131,3 +133,66 @@ class TestConcurrentWriters:
             final = client.get(task_url(task["id"])).json()
             assert final["etag"] == '"2"'
             assert final["title"] in {"first writer", "second writer"}
+
+
+def wait_until_a_request_waits_for_a_lock(engine: sa.Engine) -> None:
+    """Polls PostgreSQL until some other session is blocked on a lock (no timing assumed)."""
+    deadline = time.monotonic() + 60
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    )
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            if connection.scalar(query):
+                return
+        time.sleep(0.02)
+    raise AssertionError("no request ever waited for the task's lock")
+
+
+class TestDeleteRaces:
+    def test_a_conditional_delete_that_waited_for_the_winning_delete_is_412(
+        self, live_server: str, token_issuer: TokenIssuer, client: ApiClient, engine: sa.Engine
+    ) -> None:
+        task = create_task(client)
+        headers = {
+            "Authorization": f"Bearer {token_issuer.issue('alice')['access_token']}",
+            "If-Match": task["etag"],
+        }
+        with ThreadPoolExecutor(1) as pool, engine.connect() as winner:
+            winner.execute(sa.text("SELECT 1 FROM tasks WHERE id = :id FOR UPDATE"), {"id": task["id"]})
+            loser = pool.submit(httpx.delete, f"{live_server}{task_url(task['id'])}", headers=headers)
+            wait_until_a_request_waits_for_a_lock(engine)
+            winner.execute(sa.text("DELETE FROM tasks WHERE id = :id"), {"id": task["id"]})
+            winner.commit()
+            response = loser.result(timeout=60)
+
+        assert_problem(response, 412, "precondition-failed")
+
+    def test_of_twenty_deletes_with_the_same_etag_exactly_one_wins(
+        self, live_server: str, token_issuer: TokenIssuer, client: ApiClient
+    ) -> None:
+        task = create_task(client)
+        headers = {
+            "Authorization": f"Bearer {token_issuer.issue('alice')['access_token']}",
+            "If-Match": task["etag"],
+        }
+        barrier = Barrier(20)
+
+        def delete(_: int) -> int:
+            barrier.wait()
+            return httpx.delete(f"{live_server}{task_url(task['id'])}", headers=headers).status_code
+
+        with ThreadPoolExecutor(20) as pool:
+            statuses = list(pool.map(delete, range(20)))
+
+        assert statuses.count(204) == 1
+        # A delete that arrives once the winner has committed finds no task: 404, as RFC 9110
+        # asks (preconditions are ignored when the answer would be 404 anyway).
+        assert set(statuses) <= {204, 412, 404}
+
+    def test_an_unconditional_delete_of_a_missing_task_is_still_404(self, client: ApiClient) -> None:
+        response = client.delete(
+            task_url("6f1c1c5e-8d2a-4b7e-9a51-0c3d6f2b9e10"), headers={"If-Match": '"1"'}
+        )
+
+        assert_problem(response, 404, "not-found")

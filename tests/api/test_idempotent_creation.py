@@ -68,6 +68,7 @@ class TestIdempotentCreation:
                 in_flight.execute(sa.text("SELECT pg_advisory_unlock(hashtextextended(:lock, 0))"), lock)
                 in_flight.commit()
         assert_problem(response, 409, "conflict")
+        assert int(response.headers["retry-after"]) >= 1
         assert task_count(engine) == 0
 
     def test_keys_expire_after_a_day(self, client: ApiClient, engine: sa.Engine) -> None:
