@@ -7,7 +7,7 @@ lexeme is prefixed with 8 hex digits of md5(owner), so a search reads only its o
 btree_gin).
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-23
 """
 
