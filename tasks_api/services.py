@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the modules below import this one (through their request ha
     from tasks_api.contract import Contract
     from tasks_api.cursors import CursorCodec
     from tasks_api.database import Database
+    from tasks_api.metrics import Metrics
 
 SERVICES_STATE_KEY = "services"
 
@@ -29,6 +30,8 @@ class Services:
     token_issuer: TokenIssuer
     password_hasher: PasswordHasher
     cursor_codec: CursorCodec
+    metrics: Metrics
+    metrics_token: str | None  # the scraper's bearer token; None: /metrics refuses everyone
 
 
 def services_of(request_state: object) -> Services:
