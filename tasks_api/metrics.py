@@ -13,7 +13,6 @@ import os
 from typing import Any
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -24,7 +23,9 @@ from prometheus_client import (
 from sqlalchemy import Engine, event
 
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
-EXPOSITION_MEDIA_TYPE = CONTENT_TYPE_LATEST
+# The classic text format (0.0.4, what generate_latest writes), which Prometheus reads as plain
+# text/plain; Connexion compares media types without parameters to the contract's.
+EXPOSITION_MEDIA_TYPE = "text/plain"
 # Latency buckets from 5 ms (a cached read) to 10 s (the statement timeout).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNROUTED = "unrouted"  # requests no operation answered (unknown paths, CORS preflights)
