@@ -34,7 +34,8 @@ _DOCS_CSP = "; ".join(
     [
         "default-src 'none'",
         f"script-src 'self' 'sha256-{_sha256_base64(_SWAGGER_UI_START)}'",
-        "style-src 'self'",
+        # Swagger UI adds a <style> element at run time; styles cannot run code, scripts stay pinned.
+        "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data:",
         "connect-src 'self'",
         "base-uri 'none'",
