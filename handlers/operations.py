@@ -1,8 +1,9 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the metrics."""
 
 from __future__ import annotations
 
 from handlers.context import HandlerResult, json_result, services
+from tasks_api.metrics import EXPOSITION_MEDIA_TYPE
 from tasks_api.problems import SERVICE_UNAVAILABLE, problem_exception
 from tasks_api.schema_migrations import current_revision
 
@@ -23,3 +24,7 @@ def get_readiness() -> HandlerResult:
             headers={"Retry-After": "30"},
         )
     return json_result({"status": "ready", "migration": revision})
+
+
+def get_metrics() -> HandlerResult:
+    return services().metrics.exposition(), 200, {"Content-Type": EXPOSITION_MEDIA_TYPE}

@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -22,13 +23,17 @@ from models.errors import DomainError
 from models.fair_share import ListingSlots
 from tasks_api import problems
 from tasks_api.auth import TokenIssuer, TokenVerifier, password_hashing, resolve_jwt_secret
-from tasks_api.contract import Contract
+from tasks_api.contract import HTTP_METHODS, Contract
+from tasks_api.cors import ContractCORSMiddleware
 from tasks_api.cursors import CursorCodec
 from tasks_api.database import Database, resolve_database_url
 from tasks_api.http_edge import HTTP_LIMITS_STATE_KEY, HttpLimits
+from tasks_api.metrics import Metrics
 from tasks_api.openapi31 import accept_openapi_31, validator_map
 from tasks_api.paths import SPEC_PATH
+from tasks_api.request_log import RequestObserverMiddleware
 from tasks_api.schema_migrations import head_revision
+from tasks_api.security_headers import SecurityHeadersMiddleware
 from tasks_api.services import SERVICES_STATE_KEY, Services
 from tasks_api.settings import Settings
 
@@ -40,8 +45,23 @@ class SnakeCaseResolver(Resolver):  # type: ignore[misc]
     ``handlers.tasks.list_tasks``: SDK-friendly ids, PEP 8 handler names, explicit mapping."""
 
     def resolve_operation_id(self, operation: AbstractOperation) -> str:
-        function = re.sub(r"(?<!^)(?=[A-Z])", "_", operation.operation_id).lower()
-        return f"{operation.router_controller}.{function}"
+        return handler_name(operation.router_controller, operation.operation_id)
+
+
+def handler_name(controller: str, operation_id: str) -> str:
+    return f"{controller}.{re.sub(r'(?<!^)(?=[A-Z])', '_', operation_id).lower()}"
+
+
+def operation_ids_by_handler(contract: Contract) -> dict[str, str]:
+    """Connexion names a routed request by its handler; metrics and logs use the contract's id."""
+    return {
+        handler_name(operation["x-openapi-router-controller"], operation["operationId"]): operation[
+            "operationId"
+        ]
+        for item in contract.document["paths"].values()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    }
 
 
 # A client's X-Request-ID is echoed and logged only in this shape (a UUID fits): anything else,
@@ -59,6 +79,8 @@ def create_app(settings: Settings) -> AsyncApp:
     contract = Contract.load(SPEC_PATH)
     secret = resolve_jwt_secret(settings)
     hashing = password_hashing(settings)
+    metrics = Metrics()
+    metrics.instrument_pool(database.engine, settings.db_pool_size + settings.db_max_overflow)
     services = Services(
         database=database,
         contract=contract,
@@ -73,6 +95,8 @@ def create_app(settings: Settings) -> AsyncApp:
         password_hashing=hashing,
         cursor_codec=CursorCodec(secret),
         listing_slots=ListingSlots(settings.concurrent_listings_per_user),
+        metrics=metrics,
+        metrics_token=settings.metrics_token,
     )
 
     @asynccontextmanager
@@ -82,6 +106,7 @@ def create_app(settings: Settings) -> AsyncApp:
         yield {SERVICES_STATE_KEY: services, HTTP_LIMITS_STATE_KEY: HttpLimits.from_settings(settings)}
         hashing.shutdown()
         database.engine.dispose()
+        metrics.process_stopped()
 
     app = AsyncApp(__name__, lifespan=lifespan)
     app.add_api(
@@ -96,8 +121,26 @@ def create_app(settings: Settings) -> AsyncApp:
     app.add_error_handler(ProblemException, problems.render_problem_exception)
     app.add_error_handler(HTTPException, problems.http_exception_renderer(contract.allowed_methods))
     app.add_error_handler(DomainError, problems.render_domain_error)
-    app.add_error_handler(SQLAlchemyError, problems.render_database_error)
+    app.add_error_handler(
+        SQLAlchemyError,
+        partial(problems.render_database_error, on_unavailable=metrics.count_database_unavailable),
+    )
     app.add_error_handler(Exception, problems.render_unexpected_error)
+    # Outermost first; all sit outside Connexion's error handling, so errors get the same treatment.
+    app.add_middleware(
+        RequestObserverMiddleware,
+        MiddlewarePosition.BEFORE_EXCEPTION,
+        metrics=metrics,
+        operation_ids=operation_ids_by_handler(contract),
+    )
+    app.add_middleware(SecurityHeadersMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
+    if settings.cors_origins:
+        app.add_middleware(
+            ContractCORSMiddleware,
+            MiddlewarePosition.BEFORE_EXCEPTION,
+            contract=contract,
+            origins=settings.cors_origins,
+        )
     app.add_middleware(
         CorrelationIdMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

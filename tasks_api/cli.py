@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging.config
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from typing import NoReturn
 
 import click
@@ -35,6 +37,9 @@ logger = logging.getLogger("tasks_api")
 # start-up, whichever is longer (measured: 3.5 s quiet, 7 s at load average 40; docs/performance.md).
 MIN_WORKER_START_TIMEOUT_SECONDS = 60
 WORKER_START_HEADROOM = 5
+# prometheus_client reads this when first imported, so it is set before any worker imports it
+# (and this module must not import prometheus_client, nor tasks_api.metrics).
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _fail(message: str) -> NoReturn:
@@ -113,7 +118,7 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     """Serve the API (embedded PostgreSQL unless DATABASE_URL is set)."""
     _exit_cleanly_on_sigterm()
     settings = _settings()
-    logging.config.dictConfig(logging_config(settings.log_level))
+    logging.config.dictConfig(logging_config(settings.log_level, settings.log_format))
     try:
         secret = resolve_jwt_secret(settings)
         settings.identity_provider  # noqa: B018  (checked now, not at the first request)
@@ -133,17 +138,33 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     os.environ["JWT_SECRET"] = secret
     os.environ["TASKS_API_WORKERS"] = str(workers or settings.workers)
     worker_start_timeout = _worker_start_timeout(import_probe)
+    # Every worker writes its metrics here and /metrics adds them up (tasks_api/metrics.py).
+    metrics_dir = None
+    if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        metrics_dir = tempfile.mkdtemp(prefix="tasks-api-metrics-")
+        os.environ[MULTIPROCESS_DIR_VARIABLE] = metrics_dir
+    try:
+        _run_uvicorn(settings, host, port, workers, worker_start_timeout)
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_uvicorn(
+    settings: Settings, host: str | None, port: int | None, workers: int | None, worker_start_timeout: int
+) -> None:
     uvicorn.run(
         "tasks_api.app:create_app_from_environment",
         factory=True,
         host=host or settings.host,
         port=port if port is not None else settings.port,
         workers=workers or settings.workers,
-        log_config=logging_config(settings.log_level),
+        log_config=logging_config(settings.log_level, settings.log_format),
         timeout_graceful_shutdown=10,  # SIGINT/SIGTERM: in-flight requests get this long to finish
         timeout_worker_healthcheck=worker_start_timeout,
         **forwarding_options(settings),
         **server_options(settings),  # the HTTP edge's bounds: tasks_api/http_edge.py
+        server_header=False,  # no advertising of the server software
     )
 
 

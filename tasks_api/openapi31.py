@@ -24,13 +24,16 @@ upgrade that moves them fails loudly instead of silently falling back to Draft 4
    turns a client that leaves mid-body into one info line.
 3. Schemas handed to validators are the same dict objects on every request (Connexion resolves
    the spec once); the compile cache relies on that and a test counts compilations.
+4. The ASGI scope's ``extensions["connexion_routing"]["operation_id"]`` (set by the routing
+   middleware) and ``extensions["connexion_context"]["token_info"]`` (set by the security
+   middleware), read by ``request_context`` for the outermost middleware's metrics and log.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncGenerator, Generator, Mapping
+from collections.abc import AsyncGenerator, Generator, Mapping, MutableMapping
 from itertools import islice
 from typing import Any, ClassVar
 
@@ -303,3 +306,14 @@ def validator_map(max_body_bytes: int) -> dict[str, Any]:
         "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": request_body}),
         "response": MediaTypeDict({**VALIDATOR_MAP["response"], "*/*json": Draft202012ResponseBodyValidator}),
     }
+
+
+def request_context(scope: MutableMapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The dicts in which Connexion will leave this request's operationId and verified token.
+
+    Connexion's routing hands shallow copies of the scope down, so what it writes is lost to an
+    outer middleware unless the nested dicts already exist in the outer scope: created here, they
+    are shared, and readable once the response has been sent.
+    """
+    extensions = scope.setdefault("extensions", {})
+    return extensions.setdefault("connexion_routing", {}), extensions.setdefault("connexion_context", {})

@@ -291,7 +291,9 @@ def render_domain_error(request: ConnexionRequest, error: Exception) -> Connexio
     )
 
 
-def render_database_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+def render_database_error(
+    request: ConnexionRequest, error: Exception, *, on_unavailable: Callable[[], None] = lambda: None
+) -> ConnexionResponse:
     if isinstance(error, DataError):
         # PostgreSQL refused a value the contract let through: the client's input, not our fault.
         logger.warning("database refused a value: %s", error.orig)
@@ -314,6 +316,7 @@ def render_database_error(request: ConnexionRequest, error: Exception) -> Connex
             if refusal
             else "The database is unavailable; try again shortly."
         )
+        on_unavailable()
         return _response(
             request,
             SERVICE_UNAVAILABLE,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the modules below import this one (through their request ha
     from tasks_api.contract import Contract
     from tasks_api.cursors import CursorCodec
     from tasks_api.database import Database
+    from tasks_api.metrics import Metrics
     from tasks_api.password_hashing import PasswordHashing
 
 SERVICES_STATE_KEY = "services"
@@ -30,6 +31,8 @@ class Services:
     password_hashing: PasswordHashing
     cursor_codec: CursorCodec
     listing_slots: ListingSlots
+    metrics: Metrics
+    metrics_token: str | None  # the scraper's bearer token; None: /metrics refuses everyone
 
 
 def services_of(request_state: object) -> Services:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -161,6 +162,21 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     log_level: str = "info"
+    log_format: Literal["plain", "json"] = Field(
+        default="plain",
+        description="plain for a terminal; json: one JSON object per line for a log pipeline.",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        min_length=32,
+        description="Bearer token a scraper sends to GET /metrics (>= 32 characters). Unset: /metrics "
+        "refuses everyone.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Browser origins allowed to call the API (comma-separated, exact, e.g. "
+        "https://app.example.com). Empty: no CORS headers at all.",
+    )
 
     @field_validator("jwt_secret")
     @classmethod
@@ -171,9 +187,9 @@ class Settings(BaseSettings):
             raise ValueError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes")
         return secret
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "cors_origins", mode="before")
     @classmethod
-    def _proxy_list(cls, value: object) -> object:
+    def _comma_separated_list(cls, value: object) -> object:
         return (
             [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
         )
@@ -189,6 +205,21 @@ class Settings(BaseSettings):
                     f"TASKS_API_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
                 ) from None
         return proxies
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in {"http", "https"}
+                or not parts.hostname
+                or origin.rstrip("/") != (f"{parts.scheme}://{parts.netloc}")
+            ):
+                raise ValueError(
+                    f"TASKS_API_CORS_ORIGINS: {origin!r} is not an origin like https://host[:port]"
+                )
+        return [origin.rstrip("/") for origin in origins]
 
     @field_validator("jwks_algorithms", mode="before")
     @classmethod

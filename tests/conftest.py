@@ -116,6 +116,9 @@ def truncate_every_table() -> sa.TextClause:
 
 
 TEST_JWT_SECRET = "test-only secret, at least thirty-two bytes long"
+TEST_METRICS_TOKEN = "test-only metrics scrape token, 32+ characters"
+# The session's app answers CORS for this origin, so every API test (and the fuzzing) runs with it.
+TEST_BROWSER_ORIGIN = "http://127.0.0.1:3000"
 
 
 def settings_for(url: URL, direct_url: URL | None = None, **overrides: object) -> Settings:
@@ -138,7 +141,9 @@ def settings_for(url: URL, direct_url: URL | None = None, **overrides: object) -
 
 @pytest.fixture(scope="session")
 def settings(serving_url: URL, database_url: URL) -> Settings:
-    return settings_for(serving_url, database_url)
+    return settings_for(
+        serving_url, database_url, cors_origins=[TEST_BROWSER_ORIGIN], metrics_token=TEST_METRICS_TOKEN
+    )
 
 
 @pytest.fixture(scope="session")
@@ -221,6 +226,8 @@ def served_with_two_workers(serving_url: URL, database_url: URL, tmp_path: Path)
         "DATABASE_URL": serving_url.render_as_string(hide_password=False),
         "DATABASE_URL_UNPOOLED": database_url.render_as_string(hide_password=False),
         "JWT_SECRET": TEST_JWT_SECRET,
+        "TASKS_API_METRICS_TOKEN": TEST_METRICS_TOKEN,
+        "TASKS_API_LOG_FORMAT": "json",
     }
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "tasks-api"), "serve", "--port", str(port), "--workers", "2"],

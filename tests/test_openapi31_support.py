@@ -6,6 +6,7 @@ Connexion's own Draft 4 validation ignores.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from importlib.metadata import version
 from pathlib import Path
@@ -166,3 +167,10 @@ class TestConnexionInternalsWeRelyOn:
 
         with pytest.raises(InvalidSpecification):
             original.__func__(OpenAPISpecification, spec)
+
+    def test_the_scope_keys_read_for_metrics_and_logs_are_still_connexions(self) -> None:
+        """``request_context`` relies on these names; the metrics tests check the values arrive."""
+        from connexion.middleware.abstract import ROUTING_CONTEXT
+
+        assert ROUTING_CONTEXT == "connexion_routing"
+        assert '"connexion_context"' in inspect.getsource(importlib.import_module("connexion.lifecycle"))
