@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, field_validator
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlmodel import Field, SQLModel
 
+from models.concurrency import entity_tag
 from models.timestamps import utc_now
 
 TITLE_MAX_LENGTH = 200
@@ -58,9 +59,11 @@ class TaskBase(SQLModel):
 
 
 class TaskCreate(TaskBase):
-    """A new task, or the full replacement of one."""
+    """A new task, or the full replacement of one. Without ``list_id``, a new task goes to the
+    default list and a replaced one stays where it is (so clients of 1.0 never move tasks)."""
 
     due_at: AwareDatetime | None = None
+    list_id: UUID | None = None
 
     _due_at_in_utc = field_validator("due_at")(_to_utc)
 
@@ -73,6 +76,7 @@ class TaskUpdate(SQLModel):
     status: TaskStatus | None = None
     priority: TaskPriority | None = None
     due_at: AwareDatetime | None = None
+    list_id: UUID | None = None
 
     _due_at_in_utc = field_validator("due_at")(_to_utc)
 
@@ -104,10 +108,20 @@ class Task(TaskBase, table=True):
         ),
         sa.Index("ix_tasks_user_id_priority_rank_id", "user_id", "priority_rank", "id"),
         sa.Index("ix_tasks_search_vector", "search_vector", postgresql_using="gin"),
+        # The list must be the owner's own: (list_id, user_id) references the list's (id, user_id).
+        # Deleting a list deletes its tasks in the same statement.
+        sa.ForeignKeyConstraint(
+            ["list_id", "user_id"],
+            ["task_lists.id", "task_lists.user_id"],
+            ondelete="CASCADE",
+            name="fk_tasks_list_id_user_id_task_lists",
+        ),
+        sa.Index("ix_tasks_list_id_created_at_id", "list_id", "created_at", "id"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", max_length=128)
+    list_id: UUID
     created_at: datetime = Field(default_factory=utc_now, sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utc_now, sa_type=sa.DateTime(timezone=True))
     completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
@@ -137,6 +151,7 @@ class Task(TaskBase, table=True):
 class TaskPublic(TaskBase):
     id: UUID
     user_id: str
+    list_id: UUID
     completed: bool
     created_at: datetime
     updated_at: datetime
@@ -147,8 +162,3 @@ class TaskPublic(TaskBase):
     def of(cls, task: Task) -> TaskPublic:
         derived = {"completed": task.status == TaskStatus.COMPLETED, "etag": entity_tag(task.version)}
         return cls.model_validate(task, update=derived)
-
-
-def entity_tag(version: int) -> str:
-    """A strong entity tag (RFC 9110) for a task version."""
-    return f'"{version}"'

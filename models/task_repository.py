@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlmodel import Session, select
 
-from models.errors import PreconditionFailed, TaskNotFound
+from models.concurrency import Precondition, check_precondition
+from models.errors import TaskNotFound
 from models.task import Task, TaskCreate, TaskStatus, TaskUpdate
 from models.task_query import TaskFilters, TaskOrder
 from models.timestamps import utc_now
+from models.todo_list_repository import TodoListRepository
 from models.user import Owner
 from models.user_repository import UserRepository
 
-# Whether a change may go ahead, given the task's current version (If-Match, in HTTP terms).
-Precondition = Callable[[int], bool] | None
+__all__ = ["Precondition", "TaskRepository"]  # Precondition: imported from here before 1.1
 
 
 class TaskRepository:
-    def __init__(self, session: Session, owner: Owner, users: UserRepository) -> None:
+    def __init__(
+        self, session: Session, owner: Owner, users: UserRepository, lists: TodoListRepository
+    ) -> None:
         self._session = session
         self._owner = owner
         self._users = users
+        self._lists = lists
 
     def page(
         self, filters: TaskFilters, order: TaskOrder, limit: int, after: list[Any] | None = None
@@ -41,10 +45,11 @@ class TaskRepository:
         return page, order.position_of(page[-1])
 
     def add(self, data: TaskCreate) -> Task:
-        self._users.ensure(self._owner)
+        list_id = self._lists.for_task(data.list_id)
         now = utc_now()
         task = Task.model_validate(
-            data, update={"user_id": self._owner.id, "created_at": now, "updated_at": now}
+            data,
+            update={"user_id": self._owner.id, "list_id": list_id, "created_at": now, "updated_at": now},
         )
         task.set_status(data.status, now)
         self._session.add(task)
@@ -67,13 +72,17 @@ class TaskRepository:
         task.description = data.description
         task.priority = data.priority
         task.due_at = data.due_at
+        if data.list_id is not None:
+            task.list_id = self._lists.for_task(data.list_id)
         task.set_status(data.status, now)
         return self._touch(task, now)
 
     def update(self, task_id: UUID, patch: TaskUpdate, precondition: Precondition = None) -> Task:
         task = self._get_for_change(task_id, precondition)
         now = utc_now()
-        changes = patch.model_dump(include=patch.model_fields_set, exclude={"status"})
+        changes = patch.model_dump(include=patch.model_fields_set, exclude={"status", "list_id"})
+        if patch.list_id is not None:
+            task.list_id = self._lists.for_task(patch.list_id)
         for field, value in changes.items():
             setattr(task, field, value)
         if patch.status is not None:
@@ -95,8 +104,7 @@ class TaskRepository:
         """The task, locked until commit. The precondition is checked once the lock is held, so
         of two writers sending the same version, exactly one gets through."""
         task = self.get(task_id, for_update=True)
-        if precondition is not None and not precondition(task.version):
-            raise PreconditionFailed
+        check_precondition(precondition, task.version)
         return task
 
     def _touch(self, task: Task, now: datetime) -> Task:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import TracebackType
 
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from models.change_feed import ChangeFeed
 from models.idempotency import IdempotencyKeys
 from models.sign_in import SignIn, SignInLimits
 from models.task_repository import TaskRepository
+from models.todo_list_repository import TodoListRepository
 from models.user import Owner
 from models.user_repository import UserRepository
 
@@ -51,13 +54,24 @@ class UnitOfWork:
     def tasks(self) -> TaskRepository:
         if self._owner is None:
             raise RuntimeError("task access needs an owner")
-        return TaskRepository(self._session, self._owner, self.users)
+        return TaskRepository(self._session, self._owner, self.users, self.lists)
+
+    @property
+    def lists(self) -> TodoListRepository:
+        if self._owner is None:
+            raise RuntimeError("list access needs an owner")
+        return TodoListRepository(self._session, self._owner, self.users)
 
     @property
     def idempotency_keys(self) -> IdempotencyKeys:
         if self._owner is None:
             raise RuntimeError("idempotency keys belong to an owner")
         return IdempotencyKeys(self._session, self._owner.id)
+
+    def changes(self, retention: timedelta) -> ChangeFeed:
+        if self._owner is None:
+            raise RuntimeError("changes belong to an owner")
+        return ChangeFeed(self._session, self._owner.id, retention)
 
     @property
     def sign_in(self) -> SignIn:

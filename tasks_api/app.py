@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> AsyncApp:
         ),
         password_hasher=password_hasher(settings),
         cursor_codec=CursorCodec(secret),
+        change_retention=timedelta(days=settings.change_retention_days),
     )
 
     @asynccontextmanager

@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 from models.errors import (
+    DefaultListUndeletable,
     DomainError,
     EmailAlreadyRegistered,
     IdempotencyKeyInFlight,
@@ -28,8 +29,10 @@ from models.errors import (
     InvalidCredentials,
     InvalidCursor,
     InvalidInput,
+    ListNotFound,
     NotTheOwner,
     PreconditionFailed,
+    SyncTokenExpired,
     TaskNotFound,
     TooManySignInFailures,
 )
@@ -65,6 +68,7 @@ PAYLOAD_TOO_LARGE = ProblemKind(413, "payload-too-large", "Payload too large")
 CONFLICT = ProblemKind(409, "conflict", "Conflict")
 PRECONDITION_FAILED = ProblemKind(412, "precondition-failed", "Precondition failed")
 IDEMPOTENCY_KEY_REUSED = ProblemKind(422, "idempotency-key-reused", "Idempotency key reused")
+SYNC_TOKEN_EXPIRED = ProblemKind(410, "sync-token-expired", "Sync token expired")
 UNSUPPORTED_MEDIA_TYPE = ProblemKind(415, "unsupported-media-type", "Unsupported media type")
 TOO_MANY_REQUESTS = ProblemKind(429, "too-many-requests", "Too many requests")
 INTERNAL_ERROR = ProblemKind(500, "internal-error", "Internal server error")
@@ -87,6 +91,9 @@ _KIND_BY_STATUS = {
 
 _KIND_BY_DOMAIN_ERROR: dict[type[DomainError], ProblemKind] = {
     TaskNotFound: NOT_FOUND,
+    ListNotFound: NOT_FOUND,
+    DefaultListUndeletable: CONFLICT,
+    SyncTokenExpired: SYNC_TOKEN_EXPIRED,
     InvalidInput: VALIDATION_ERROR,
     NotTheOwner: FORBIDDEN,
     EmailAlreadyRegistered: CONFLICT,

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     sign_in_failures_per_account: int = Field(default=5, ge=1)
     sign_in_failures_per_address: int = Field(default=20, ge=1)
     sign_in_failure_window_seconds: int = Field(default=900, ge=1)
+    change_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="How long the change feed keeps changes (deletions included); an older sync "
+        "token gets 410 and the client syncs from scratch.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)

@@ -22,6 +22,12 @@ VALID_TASK: dict[str, Any] = {
 def owner(engine: sa.Engine, database_url: URL) -> str:
     with engine.begin() as connection:
         connection.execute(sa.text("INSERT INTO users (id, created_at) VALUES ('alice', now())"))
+        connection.execute(
+            sa.text(
+                "INSERT INTO task_lists (id, user_id, name, is_default, created_at, updated_at)"
+                " SELECT gen_random_uuid(), id, 'Tasks', true, now(), now() FROM users"
+            )
+        )
     return "alice"
 
 
@@ -31,8 +37,9 @@ def insert_task(engine: sa.Engine, **overrides: Any) -> None:
         connection.execute(
             sa.text(
                 "INSERT INTO tasks (id, user_id, title, description, status, priority, created_at,"
-                " updated_at, completed_at) VALUES (gen_random_uuid(), 'alice', :title, :description,"
-                " :status, :priority, now(), now(), :completed_at)"
+                " updated_at, completed_at, list_id) SELECT gen_random_uuid(), 'alice', :title,"
+                " :description, :status, :priority, now(), now(), :completed_at, id"
+                " FROM task_lists WHERE user_id = 'alice'"
             ),
             row,
         )
