@@ -45,6 +45,10 @@ def list_changes(user_id: str, limit: int, since: str | None = None) -> HandlerR
         feed = uow.changes(retention)
         changes: Sequence[Change] = []
         if since is None:
+            # The default list, made (and committed) first if need be: the full sync that follows
+            # the token then has it, and the feed does not deliver it a second time.
+            uow.lists.default()
+            uow.commit()
             position, has_more = feed.start(), False
         else:
             after = FeedPosition.from_json(tokens.decode(since, feed_of_user, parameter="since"))

@@ -31,6 +31,7 @@ class TaskFilters(SQLModel):
     due_after: AwareDatetime | None = None
     updated_since: AwareDatetime | None = None
     q: str | None = None
+    list_id: UUID | None = None
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         conditions: list[sa.ColumnElement[bool]] = []
@@ -49,6 +50,8 @@ class TaskFilters(SQLModel):
             conditions.append(col(Task.updated_at) >= self.updated_since)
         if self.q is not None:
             conditions.append(_matches_text(self.q))
+        if self.list_id is not None:
+            conditions.append(col(Task.list_id) == self.list_id)
         return conditions
 
 
