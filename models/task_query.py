@@ -10,8 +10,10 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from pydantic import AwareDatetime
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import SQLModel, col
 
+from models.tags import tag_key
 from models.task import (
     DUE_AT_NULLS_LAST_ASCENDING,
     DUE_AT_NULLS_LAST_DESCENDING,
@@ -32,6 +34,7 @@ class TaskFilters(SQLModel):
     updated_since: AwareDatetime | None = None
     q: str | None = None
     list_id: UUID | None = None
+    tag: list[str] | None = None
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         conditions: list[sa.ColumnElement[bool]] = []
@@ -52,6 +55,10 @@ class TaskFilters(SQLModel):
             conditions.append(_matches_text(self.q))
         if self.list_id is not None:
             conditions.append(col(Task.list_id) == self.list_id)
+        if self.tag:
+            # Every tag given must be on the task; @> on tag_keys is answered by its GIN index.
+            wanted = sorted({tag_key(tag) for tag in self.tag})
+            conditions.append(col(Task.tag_keys).contains(sa.cast(wanted, ARRAY(sa.String))))
         return conditions
 
 

@@ -49,8 +49,15 @@ class TaskRepository:
         now = utc_now()
         task = Task.model_validate(
             data,
-            update={"user_id": self._owner.id, "list_id": list_id, "created_at": now, "updated_at": now},
+            update={
+                "user_id": self._owner.id,
+                "list_id": list_id,
+                "tags": [],
+                "created_at": now,
+                "updated_at": now,
+            },
         )
+        task.set_tags(data.tags or [])
         task.set_status(data.status, now)
         self._session.add(task)
         self._session.flush()
@@ -74,15 +81,19 @@ class TaskRepository:
         task.due_at = data.due_at
         if data.list_id is not None:
             task.list_id = self._lists.for_task(data.list_id)
+        if data.tags is not None:
+            task.set_tags(data.tags)
         task.set_status(data.status, now)
         return self._touch(task, now)
 
     def update(self, task_id: UUID, patch: TaskUpdate, precondition: Precondition = None) -> Task:
         task = self._get_for_change(task_id, precondition)
         now = utc_now()
-        changes = patch.model_dump(include=patch.model_fields_set, exclude={"status", "list_id"})
+        changes = patch.model_dump(include=patch.model_fields_set, exclude={"status", "list_id", "tags"})
         if patch.list_id is not None:
             task.list_id = self._lists.for_task(patch.list_id)
+        if patch.tags is not None:
+            task.set_tags(patch.tags)
         for field, value in changes.items():
             setattr(task, field, value)
         if patch.status is not None:

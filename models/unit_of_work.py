@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -11,6 +12,7 @@ from sqlmodel import Session
 from models.change_feed import ChangeFeed
 from models.idempotency import IdempotencyKeys
 from models.sign_in import SignIn, SignInLimits
+from models.tags import tag_page
 from models.task_repository import TaskRepository
 from models.todo_list_repository import TodoListRepository
 from models.user import Owner
@@ -67,6 +69,11 @@ class UnitOfWork:
         if self._owner is None:
             raise RuntimeError("idempotency keys belong to an owner")
         return IdempotencyKeys(self._session, self._owner.id)
+
+    def tags_page(self, limit: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        if self._owner is None:
+            raise RuntimeError("tags belong to an owner")
+        return tag_page(self._session, self._owner.id, limit, after)
 
     def changes(self, retention: timedelta) -> ChangeFeed:
         if self._owner is None:

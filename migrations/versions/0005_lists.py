@@ -1,4 +1,4 @@
-"""Task lists (each user's default one holds every existing task) and the change feed.
+"""Task lists (each user's default one holds every existing task), tags, and the change feed.
 
 Revision ID: 0005
 Revises: 0003
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 revision: str = "0005"
 down_revision: str | None = "0003"
@@ -28,7 +28,7 @@ BEGIN
   END IF;
   INSERT INTO changes (user_id, entity, operation, entity_id, version, data, xid, changed_at)
   VALUES (NEW.user_id, TG_ARGV[0], CASE TG_OP WHEN 'INSERT' THEN 'created' ELSE 'updated' END,
-          NEW.id, NEW.version, to_jsonb(NEW) - 'search_vector' - 'priority_rank',
+          NEW.id, NEW.version, to_jsonb(NEW) - 'search_vector' - 'priority_rank' - 'tag_keys',
           pg_current_xact_id()::text::bigint, now());
   RETURN NEW;
 END
@@ -86,6 +86,14 @@ def upgrade() -> None:
         ondelete="CASCADE",
     )
     op.create_index("ix_tasks_list_id_created_at_id", "tasks", ["list_id", "created_at", "id"])
+    for column in ("tags", "tag_keys"):
+        op.add_column(
+            "tasks", sa.Column(column, ARRAY(sa.String(length=40)), server_default="{}", nullable=False)
+        )
+    op.create_check_constraint(
+        "ck_tasks_tags", "tasks", "cardinality(tags) <= 20 AND cardinality(tag_keys) = cardinality(tags)"
+    )
+    op.create_index("ix_tasks_tag_keys", "tasks", ["tag_keys"], postgresql_using="gin")
 
     op.create_table(
         "changes",
@@ -119,6 +127,10 @@ def downgrade() -> None:
     op.drop_index("ix_changes_changed_at", table_name="changes")
     op.drop_index("ix_changes_user_id_xid", table_name="changes")
     op.drop_table("changes")
+    op.drop_index("ix_tasks_tag_keys", table_name="tasks")
+    op.drop_constraint("ck_tasks_tags", "tasks", type_="check")
+    op.drop_column("tasks", "tag_keys")
+    op.drop_column("tasks", "tags")
     op.drop_index("ix_tasks_list_id_created_at_id", table_name="tasks")
     op.drop_constraint("fk_tasks_list_id_user_id_task_lists", "tasks", type_="foreignkey")
     op.drop_column("tasks", "list_id")
