@@ -87,3 +87,16 @@ def delete_task(user_id: str, task_id: str) -> Response:
         uow.tasks.delete(UUID(task_id), if_match())
         uow.commit()
     return no_content()
+
+
+def move_task(user_id: str, task_id: str, body: dict[str, Any]) -> HandlerResult:
+    after, list_id = body["after"], body.get("list_id")
+    with owners_unit_of_work(user_id) as uow:
+        task = uow.tasks.move(
+            UUID(task_id),
+            UUID(after) if after else None,
+            UUID(list_id) if list_id else None,
+            if_match(),
+        )
+        uow.commit()
+    return _task_result(task)

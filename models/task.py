@@ -133,6 +133,7 @@ class Task(TaskBase, table=True):
             name="ck_tasks_tags",
         ),
         sa.Index("ix_tasks_tag_keys", "tag_keys", postgresql_using="gin"),
+        sa.Index("ix_tasks_user_id_position_id", "user_id", "position", "id"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
@@ -141,6 +142,12 @@ class Task(TaskBase, table=True):
     tags: list[str] = Field(
         default_factory=list,
         sa_column=sa.Column(ARRAY(sa.String(TAG_MAX_LENGTH)), nullable=False, server_default="{}"),
+    )
+    position: int = Field(
+        default=0,
+        sa_type=sa.BigInteger,
+        sa_column_kwargs={"server_default": "0"},
+        description="Manual order in its list (models/manual_order.py).",
     )
     tag_keys: list[str] = Field(
         default_factory=list,
@@ -181,6 +188,7 @@ class TaskPublic(TaskBase):
     id: UUID
     user_id: str
     list_id: UUID
+    position: int
     tags: list[str]
     completed: bool
     created_at: datetime

@@ -111,6 +111,8 @@ class TaskOrder:
             )
         elif self.field == "priority":
             bound = sa.literal(value, sa.SmallInteger)
+        elif self.field == "position":
+            bound = sa.literal(value, sa.BigInteger)
         else:
             bound = sa.cast(value, sa.DateTime(timezone=True))
         row = sa.tuple_(self.expression(), col(Task.id))
@@ -130,4 +132,5 @@ _COLUMNS = {
     "updated_at": "updated_at",
     "due_at": "due_at",
     "priority": "priority_rank",
+    "position": "position",
 }

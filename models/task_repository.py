@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from models.concurrency import Precondition, check_precondition
 from models.errors import TaskNotFound
+from models.manual_order import end_of_list, position_after
 from models.task import Task, TaskCreate, TaskStatus, TaskUpdate
 from models.task_query import TaskFilters, TaskOrder
 from models.timestamps import utc_now
@@ -58,6 +59,7 @@ class TaskRepository:
             },
         )
         task.set_tags(data.tags or [])
+        task.position = end_of_list(self._session, list_id)
         task.set_status(data.status, now)
         self._session.add(task)
         self._session.flush()
@@ -80,7 +82,7 @@ class TaskRepository:
         task.priority = data.priority
         task.due_at = data.due_at
         if data.list_id is not None:
-            task.list_id = self._lists.for_task(data.list_id)
+            self._into_list(task, data.list_id)
         if data.tags is not None:
             task.set_tags(data.tags)
         task.set_status(data.status, now)
@@ -91,7 +93,7 @@ class TaskRepository:
         now = utc_now()
         changes = patch.model_dump(include=patch.model_fields_set, exclude={"status", "list_id", "tags"})
         if patch.list_id is not None:
-            task.list_id = self._lists.for_task(patch.list_id)
+            self._into_list(task, patch.list_id)
         if patch.tags is not None:
             task.set_tags(patch.tags)
         for field, value in changes.items():
@@ -99,6 +101,24 @@ class TaskRepository:
         if patch.status is not None:
             task.set_status(patch.status, now)
         return self._touch(task, now)
+
+    def move(
+        self, task_id: UUID, after: UUID | None, list_id: UUID | None, precondition: Precondition = None
+    ) -> Task:
+        """Place the task right after task ``after`` (None: first) in ``list_id`` (None: its own)."""
+        task = self._get_for_change(task_id, precondition)
+        target = self._lists.for_task(list_id) if list_id is not None else task.list_id
+        self._lists.lock_order(target)
+        task.position = position_after(self._session, self._owner.id, target, after, task.id)
+        task.list_id = target
+        return self._touch(task, utc_now())
+
+    def _into_list(self, task: Task, list_id: UUID) -> None:
+        """Moved to another list by a patch or a replacement: it goes to the end of that list."""
+        target = self._lists.for_task(list_id)
+        if target != task.list_id:
+            task.list_id = target
+            task.position = end_of_list(self._session, target)
 
     def toggle_completion(self, task_id: UUID, precondition: Precondition = None) -> Task:
         task = self._get_for_change(task_id, precondition)

@@ -100,6 +100,12 @@ class TodoListRepository:
             raise InvalidInput([{"pointer": "/list_id", "detail": f"there is no list {list_id}"}])
         return list_id
 
+    def lock_order(self, list_id: UUID) -> None:
+        """Serialize manual moves within one list (held until commit)."""
+        self._session.execute(
+            select(TodoList.id).where(col(TodoList.id) == list_id).with_for_update(key_share=True)
+        )
+
     def update(self, list_id: UUID, patch: TodoListUpdate, precondition: Precondition = None) -> TodoList:
         todo_list = self._get_for_change(list_id, precondition)
         for field, value in patch.model_dump(include=patch.model_fields_set).items():

@@ -1,4 +1,5 @@
-"""Task lists (each user's default one holds every existing task), tags, and the change feed.
+"""Task lists (each user's default one holds every existing task), tags, manual order, and the
+change feed.
 
 Revision ID: 0005
 Revises: 0003
@@ -94,6 +95,17 @@ def upgrade() -> None:
         "ck_tasks_tags", "tasks", "cardinality(tags) <= 20 AND cardinality(tag_keys) = cardinality(tags)"
     )
     op.create_index("ix_tasks_tag_keys", "tasks", ["tag_keys"], postgresql_using="gin")
+    # Manual order: existing tasks keep their creation order, 65536 apart.
+    op.add_column("tasks", sa.Column("position", sa.BigInteger(), server_default="0", nullable=False))
+    op.execute(
+        """
+        UPDATE tasks SET position = numbered.n * 65536
+        FROM (SELECT id, row_number() OVER (PARTITION BY list_id ORDER BY created_at, id) AS n
+              FROM tasks) AS numbered
+        WHERE tasks.id = numbered.id
+        """
+    )
+    op.create_index("ix_tasks_user_id_position_id", "tasks", ["user_id", "position", "id"])
 
     op.create_table(
         "changes",
@@ -127,6 +139,8 @@ def downgrade() -> None:
     op.drop_index("ix_changes_changed_at", table_name="changes")
     op.drop_index("ix_changes_user_id_xid", table_name="changes")
     op.drop_table("changes")
+    op.drop_index("ix_tasks_user_id_position_id", table_name="tasks")
+    op.drop_column("tasks", "position")
     op.drop_index("ix_tasks_tag_keys", table_name="tasks")
     op.drop_constraint("ck_tasks_tags", "tasks", type_="check")
     op.drop_column("tasks", "tag_keys")

@@ -22,6 +22,8 @@ class TestCreateTask201:
             "id": body["id"],
             "user_id": "alice",
             "list_id": default_list["id"],
+            "position": body["position"],
+            "tags": [],
             "title": "Buy milk",
             "description": None,
             "status": "pending",
