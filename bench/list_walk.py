@@ -37,13 +37,22 @@ def seed(url: sa.URL, count: int) -> None:
         )
         connection.execute(
             sa.text(
+                "INSERT INTO task_lists (id, user_id, name, is_default, created_at, updated_at)"
+                " SELECT gen_random_uuid(), id, 'Tasks', true, now(), now() FROM users"
+            )
+        )
+        connection.execute(
+            sa.text(
                 """
-                INSERT INTO tasks (id, user_id, title, status, priority, due_at, created_at, updated_at)
+                INSERT INTO tasks (id, user_id, title, status, priority, due_at, created_at, updated_at,
+                                   list_id)
                 SELECT gen_random_uuid(), CASE WHEN n % 10 = 0 THEN 'other' ELSE 'walker' END,
                        'task w' || (n % 4999) || ' ' || n, 'pending',
                        (ARRAY['low', 'normal', 'high'])[n % 3 + 1],
                        CASE WHEN n % 4 = 0 THEN NULL ELSE now() + n * interval '1 minute' END,
-                       now() - n * interval '1 second', now()
+                       now() - n * interval '1 second', now(),
+                       (SELECT id FROM task_lists
+                        WHERE user_id = CASE WHEN n % 10 = 0 THEN 'other' ELSE 'walker' END)
                 FROM generate_series(1, :count) n
                 """
             ),

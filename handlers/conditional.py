@@ -1,16 +1,17 @@
-"""Conditional requests (RFC 9110): If-Match and If-None-Match against a task's version."""
+"""Conditional requests (RFC 9110): If-Match and If-None-Match against any resource's version."""
 
 from __future__ import annotations
 
 from connexion import request
+from starlette.responses import Response
 from werkzeug.http import parse_etags
 
-from models.task_repository import Precondition
+from models.concurrency import Precondition, entity_tag
 
 
 def if_match() -> Precondition:
-    """What ``If-Match`` demands of the task's version (None: no condition). Strong comparison,
-    so a weak tag never matches; ``*`` matches any existing task."""
+    """What ``If-Match`` demands of the resource's version (None: no condition). Strong
+    comparison, so a weak tag never matches; ``*`` matches any existing resource."""
     header = request.headers.get("If-Match")
     if header is None:
         return None
@@ -25,3 +26,10 @@ def none_match(version: int) -> bool:
         return False
     tags = parse_etags(header)
     return tags.star_tag or tags.contains_weak(str(version))
+
+
+def not_modified(version: int) -> Response | None:
+    """A 304 when ``If-None-Match`` names this version, else None (answer as usual)."""
+    if none_match(version):
+        return Response(status_code=304, headers={"ETag": entity_tag(version)})
+    return None

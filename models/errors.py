@@ -19,13 +19,36 @@ class TaskNotFound(DomainError):
 
 class PreconditionFailed(DomainError):
     def __init__(self) -> None:
-        super().__init__("The task has changed since the ETag in If-Match.")
+        super().__init__("The resource has changed since the ETag in If-Match.")
+
+
+class ListNotFound(DomainError):
+    """No such list for this owner (another owner's list is indistinguishable from none)."""
+
+    def __init__(self, list_id: UUID) -> None:
+        super().__init__(f"No list {list_id}.")
+        self.list_id = list_id
+
+
+class DefaultListUndeletable(DomainError):
+    def __init__(self) -> None:
+        super().__init__("The default list cannot be deleted; delete or move its tasks instead.")
 
 
 class InvalidCursor(DomainError):
+    def __init__(self, parameter: str = "cursor") -> None:
+        super().__init__(f"The {parameter} is not one this service issued for this user and listing.")
+        self.errors = [{"pointer": parameter, "detail": "unknown, altered, or issued for another listing"}]
+
+
+class SyncTokenExpired(DomainError):
+    """The changes after this sync token are no longer all kept: only a full sync is exact."""
+
     def __init__(self) -> None:
-        super().__init__("The cursor is not one this service issued for this user, filters and sort.")
-        self.errors = [{"pointer": "cursor", "detail": "unknown, altered, or issued for another listing"}]
+        super().__init__(
+            "This sync token is older than the change history kept: sync from scratch "
+            "(GET /changes without a token, then list every list and task)."
+        )
 
 
 class IdempotencyKeyInFlight(DomainError):

@@ -13,9 +13,11 @@ from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from pydantic import AwareDatetime, field_validator
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlmodel import Field, SQLModel
 
+from models.concurrency import entity_tag
+from models.tags import MAX_TAGS_PER_TASK, TAG_MAX_LENGTH, normalized_tags
 from models.timestamps import utc_now
 
 TITLE_MAX_LENGTH = 200
@@ -52,6 +54,10 @@ def _to_utc(value: datetime | None) -> datetime | None:
         raise ValueError("is outside the range of representable dates in UTC") from error
 
 
+def _normalized_tags(tags: list[str] | None) -> list[str] | None:
+    return None if tags is None else normalized_tags(tags)
+
+
 class TaskBase(SQLModel):
     title: str = Field(max_length=TITLE_MAX_LENGTH)
     description: str | None = Field(default=None, max_length=DESCRIPTION_MAX_LENGTH)
@@ -61,9 +67,15 @@ class TaskBase(SQLModel):
 
 
 class TaskCreate(TaskBase):
-    """A new task, or the full replacement of one."""
+    """A new task, or the full replacement of one. Without ``list_id``, a new task goes to the
+    default list and a replaced one stays where it is (so clients of 1.0 never move tasks)."""
 
     due_at: AwareDatetime | None = None
+    list_id: UUID | None = None
+    # Left out of a replacement: kept, like list_id.
+    tags: list[str] | None = None
+
+    _tags_normalized = field_validator("tags")(_normalized_tags)
 
     _due_at_in_utc = field_validator("due_at")(_to_utc)
 
@@ -76,7 +88,10 @@ class TaskUpdate(SQLModel):
     status: TaskStatus | None = None
     priority: TaskPriority | None = None
     due_at: AwareDatetime | None = None
+    list_id: UUID | None = None
+    tags: list[str] | None = None
 
+    _tags_normalized = field_validator("tags")(_normalized_tags)
     _due_at_in_utc = field_validator("due_at")(_to_utc)
 
 
@@ -108,10 +123,40 @@ class Task(TaskBase, table=True):
         sa.Index("ix_tasks_user_id_priority_rank_id", "user_id", "priority_rank", "id"),
         # Text search per owner: keys are the owner's tag + a word (migration 0006 says why).
         sa.Index("ix_tasks_owner_search", sa.text(OWNER_LEXEMES_SQL), postgresql_using="gin"),
+        # The list must be the owner's own: (list_id, user_id) references the list's (id, user_id).
+        # Deleting a list deletes its tasks in the same statement.
+        sa.ForeignKeyConstraint(
+            ["list_id", "user_id"],
+            ["task_lists.id", "task_lists.user_id"],
+            ondelete="CASCADE",
+            name="fk_tasks_list_id_user_id_task_lists",
+        ),
+        sa.Index("ix_tasks_list_id_created_at_id", "list_id", "created_at", "id"),
+        sa.CheckConstraint(
+            f"cardinality(tags) <= {MAX_TAGS_PER_TASK} AND cardinality(tag_keys) = cardinality(tags)",
+            name="ck_tasks_tags",
+        ),
+        sa.Index("ix_tasks_tag_keys", "tag_keys", postgresql_using="gin"),
+        sa.Index("ix_tasks_user_id_position_id", "user_id", "position", "id"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", max_length=128)
+    list_id: UUID
+    tags: list[str] = Field(
+        default_factory=list,
+        sa_column=sa.Column(ARRAY(sa.String(TAG_MAX_LENGTH)), nullable=False, server_default="{}"),
+    )
+    position: int = Field(
+        default=0,
+        sa_type=sa.BigInteger,
+        sa_column_kwargs={"server_default": "0"},
+        description="Manual order in its list (models/manual_order.py).",
+    )
+    tag_keys: list[str] = Field(
+        default_factory=list,
+        sa_column=sa.Column(ARRAY(sa.String(TAG_MAX_LENGTH)), nullable=False, server_default="{}"),
+    )
     created_at: datetime = Field(default_factory=utc_now, sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utc_now, sa_type=sa.DateTime(timezone=True))
     completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
@@ -129,6 +174,11 @@ class Task(TaskBase, table=True):
         sa_column=sa.Column(TSVECTOR, sa.Computed(SEARCH_VECTOR_SQL, persisted=True), nullable=False),
     )
 
+    def set_tags(self, tags: list[str]) -> None:
+        """``tags`` already normalized (the input models do it)."""
+        self.tags = tags
+        self.tag_keys = [tag.lower() for tag in tags]
+
     def set_status(self, status: TaskStatus, now: datetime) -> None:
         """Change status, keeping ``completed_at`` consistent with it."""
         if status == TaskStatus.COMPLETED and self.completed_at is None:
@@ -141,6 +191,9 @@ class Task(TaskBase, table=True):
 class TaskPublic(TaskBase):
     id: UUID
     user_id: str
+    list_id: UUID
+    position: int
+    tags: list[str]
     completed: bool
     created_at: datetime
     updated_at: datetime
@@ -157,8 +210,3 @@ class TaskPublic(TaskBase):
             "user_id": user_id,
         }
         return cls.model_validate(task, update=derived)
-
-
-def entity_tag(version: int) -> str:
-    """A strong entity tag (RFC 9110) for a task version."""
-    return f'"{version}"'

@@ -10,9 +10,10 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from pydantic import AwareDatetime
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlmodel import Session, SQLModel, col
 
+from models.tags import tag_key
 from models.task import (
     DUE_AT_NULLS_LAST_ASCENDING,
     DUE_AT_NULLS_LAST_DESCENDING,
@@ -34,6 +35,8 @@ class TaskFilters(SQLModel):
     due_after: AwareDatetime | None = None
     updated_since: AwareDatetime | None = None
     q: str | None = None
+    list_id: UUID | None = None
+    tag: list[str] | None = None
 
     def conditions(self, owner_id: str) -> list[sa.ColumnElement[bool]]:
         conditions: list[sa.ColumnElement[bool]] = []
@@ -52,6 +55,12 @@ class TaskFilters(SQLModel):
             conditions.append(col(Task.updated_at) >= self.updated_since)
         if self.q is not None:
             conditions.append(_matches_text(self.q, owner_id))
+        if self.list_id is not None:
+            conditions.append(col(Task.list_id) == self.list_id)
+        if self.tag:
+            # Every tag given must be on the task; @> on tag_keys is answered by its GIN index.
+            wanted = sorted({tag_key(tag) for tag in self.tag})
+            conditions.append(col(Task.tag_keys).contains(sa.cast(wanted, ARRAY(sa.String))))
         return conditions
 
 
@@ -137,6 +146,8 @@ class TaskOrder:
             )
         elif self.field == "priority":
             bound = sa.literal(value, sa.SmallInteger)
+        elif self.field == "position":
+            bound = sa.literal(value, sa.BigInteger)
         else:
             bound = sa.cast(value, sa.DateTime(timezone=True))
         row = sa.tuple_(self.expression(), col(Task.id))
@@ -156,4 +167,5 @@ _COLUMNS = {
     "updated_at": "updated_at",
     "due_at": "due_at",
     "priority": "priority_rank",
+    "position": "position",
 }

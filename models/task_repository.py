@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,15 +11,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from models.concurrency import Precondition, check_precondition
 from models.errors import ListingTooSlow, PreconditionFailed, TaskNotFound, TaskQuotaExceeded
 from models.fair_share import DEFAULT_FAIR_SHARE, FairShare
+from models.manual_order import end_of_list, position_after
 from models.task import Task, TaskCreate, TaskStatus, TaskUpdate
 from models.task_query import TaskFilters, TaskOrder, limit_statement_time, statement_timed_out
 from models.timestamps import utc_now
+from models.todo_list_repository import TodoListRepository
 from models.user import Owner
 
-# Whether a change may go ahead, given the task's current version (If-Match, in HTTP terms).
-Precondition = Callable[[int], bool] | None
+__all__ = ["Precondition", "TaskRepository"]  # Precondition: imported from here before 1.1
 
 # The owner's tasks, counted no further than the quota; the owner's row stays locked until commit,
 # so two creations at quota - 1 cannot both get through.
@@ -30,9 +32,16 @@ _TASKS_HELD = sa.text(
 
 
 class TaskRepository:
-    def __init__(self, session: Session, owner: Owner, fair_share: FairShare = DEFAULT_FAIR_SHARE) -> None:
+    def __init__(
+        self,
+        session: Session,
+        owner: Owner,
+        lists: TodoListRepository,
+        fair_share: FairShare = DEFAULT_FAIR_SHARE,
+    ) -> None:
         self._session = session
         self._owner = owner
+        self._lists = lists
         self._fair_share = fair_share
 
     def page(
@@ -61,10 +70,20 @@ class TaskRepository:
         quota = self._fair_share.tasks_per_user
         if self._session.scalar(_TASKS_HELD, {"owner": self._owner.id, "quota": quota}) >= quota:
             raise TaskQuotaExceeded(quota)
+        list_id = self._lists.for_task(data.list_id)
         now = utc_now()
         task = Task.model_validate(
-            data, update={"user_id": self._owner.id, "created_at": now, "updated_at": now}
+            data,
+            update={
+                "user_id": self._owner.id,
+                "list_id": list_id,
+                "tags": [],
+                "created_at": now,
+                "updated_at": now,
+            },
         )
+        task.set_tags(data.tags or [])
+        task.position = end_of_list(self._session, list_id)
         task.set_status(data.status, now)
         self._session.add(task)
         self._session.flush()
@@ -86,18 +105,44 @@ class TaskRepository:
         task.description = data.description
         task.priority = data.priority
         task.due_at = data.due_at
+        if data.list_id is not None:
+            self._into_list(task, data.list_id)
+        if data.tags is not None:
+            task.set_tags(data.tags)
         task.set_status(data.status, now)
         return self._touch(task, now)
 
     def update(self, task_id: UUID, patch: TaskUpdate, precondition: Precondition = None) -> Task:
         task = self._get_for_change(task_id, precondition)
         now = utc_now()
-        changes = patch.model_dump(include=patch.model_fields_set, exclude={"status"})
+        changes = patch.model_dump(include=patch.model_fields_set, exclude={"status", "list_id", "tags"})
+        if patch.list_id is not None:
+            self._into_list(task, patch.list_id)
+        if patch.tags is not None:
+            task.set_tags(patch.tags)
         for field, value in changes.items():
             setattr(task, field, value)
         if patch.status is not None:
             task.set_status(patch.status, now)
         return self._touch(task, now)
+
+    def move(
+        self, task_id: UUID, after: UUID | None, list_id: UUID | None, precondition: Precondition = None
+    ) -> Task:
+        """Place the task right after task ``after`` (None: first) in ``list_id`` (None: its own)."""
+        task = self._get_for_change(task_id, precondition)
+        target = self._lists.for_task(list_id) if list_id is not None else task.list_id
+        self._lists.lock_order(target)
+        task.position = position_after(self._session, self._owner.id, target, after, task.id)
+        task.list_id = target
+        return self._touch(task, utc_now())
+
+    def _into_list(self, task: Task, list_id: UUID) -> None:
+        """Moved to another list by a patch or a replacement: it goes to the end of that list."""
+        target = self._lists.for_task(list_id)
+        if target != task.list_id:
+            task.list_id = target
+            task.position = end_of_list(self._session, target)
 
     def toggle_completion(self, task_id: UUID, precondition: Precondition = None) -> Task:
         task = self._get_for_change(task_id, precondition)
@@ -131,8 +176,7 @@ class TaskRepository:
             if row is not None and precondition is not None:
                 raise PreconditionFailed
             raise TaskNotFound(task_id)
-        if precondition is not None and not precondition(task.version):
-            raise PreconditionFailed
+        check_precondition(precondition, task.version)
         return task
 
     def _touch(self, task: Task, now: datetime) -> Task:

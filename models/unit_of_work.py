@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from models.fair_share import DEFAULT_FAIR_SHARE, FairShare
+from models.change_feed import ChangeFeed
 from models.idempotency import IdempotencyKeys
 from models.sign_in import SignIn, SignInLimits
+from models.tags import tag_page
 from models.task_repository import TaskRepository
+from models.todo_list_repository import TodoListRepository
 from models.user import Owner
 from models.user_registration import RegistrationLimits, Registrations
 from models.user_repository import UserRepository
@@ -57,13 +62,29 @@ class UnitOfWork:
     def tasks(self) -> TaskRepository:
         if self._owner is None:
             raise RuntimeError("task access needs an owner")
-        return TaskRepository(self._session, self._owner, self._fair_share)
+        return TaskRepository(self._session, self._owner, self.lists, self._fair_share)
+
+    @property
+    def lists(self) -> TodoListRepository:
+        if self._owner is None:
+            raise RuntimeError("list access needs an owner")
+        return TodoListRepository(self._session, self._owner)
 
     @property
     def idempotency_keys(self) -> IdempotencyKeys:
         if self._owner is None:
             raise RuntimeError("idempotency keys belong to an owner")
         return IdempotencyKeys(self._session, self._owner.id, self._fair_share.idempotency_keys_per_day)
+
+    def tags_page(self, limit: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        if self._owner is None:
+            raise RuntimeError("tags belong to an owner")
+        return tag_page(self._session, self._owner.id, limit, after)
+
+    def changes(self, retention: timedelta) -> ChangeFeed:
+        if self._owner is None:
+            raise RuntimeError("changes belong to an owner")
+        return ChangeFeed(self._session, self._owner.id, retention)
 
     @property
     def sign_in(self) -> SignIn:

@@ -97,6 +97,7 @@ def create_app(settings: Settings) -> AsyncApp:
         listing_slots=ListingSlots(settings.concurrent_listings_per_user),
         metrics=metrics,
         metrics_token=settings.metrics_token,
+        change_retention=timedelta(days=settings.change_retention_days),
     )
 
     @asynccontextmanager

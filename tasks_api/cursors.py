@@ -28,12 +28,14 @@ class CursorCodec:
     def encode(self, listing: str, position: list[Any]) -> str:
         return str(self._serializer.dumps({"l": listing, "p": position}))
 
-    def decode(self, cursor: str, listing: str) -> list[Any]:
+    def decode(self, cursor: str, listing: str, *, parameter: str = "cursor") -> list[Any]:
+        """The position in ``cursor``; InvalidCursor (naming ``parameter``) unless this service
+        signed it for ``listing``."""
         try:
             data = self._serializer.loads(cursor)
         except BadData:
-            raise InvalidCursor from None
+            raise InvalidCursor(parameter) from None
         if not isinstance(data, dict) or data.get("l") != listing or not isinstance(data.get("p"), list):
-            raise InvalidCursor
+            raise InvalidCursor(parameter)
         position: list[Any] = data["p"]
         return position

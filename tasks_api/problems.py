@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 from models.errors import (
+    DefaultListUndeletable,
     DomainError,
     EmailAlreadyRegistered,
     IdempotencyKeyInFlight,
@@ -32,10 +33,12 @@ from models.errors import (
     InvalidInput,
     ListingTooSlow,
     NoPasswordHere,
+    ListNotFound,
     NotTheOwner,
     PasswordHashingBusy,
     PreconditionFailed,
     RequestRateExceeded,
+    SyncTokenExpired,
     TaskNotFound,
     TaskQuotaExceeded,
     TokenRevoked,
@@ -79,6 +82,7 @@ PAYLOAD_TOO_LARGE = ProblemKind(413, "payload-too-large", "Payload too large")
 CONFLICT = ProblemKind(409, "conflict", "Conflict")
 PRECONDITION_FAILED = ProblemKind(412, "precondition-failed", "Precondition failed")
 IDEMPOTENCY_KEY_REUSED = ProblemKind(422, "idempotency-key-reused", "Idempotency key reused")
+SYNC_TOKEN_EXPIRED = ProblemKind(410, "sync-token-expired", "Sync token expired")
 UNSUPPORTED_MEDIA_TYPE = ProblemKind(415, "unsupported-media-type", "Unsupported media type")
 TOO_MANY_REQUESTS = ProblemKind(429, "too-many-requests", "Too many requests")
 RATE_LIMITED = ProblemKind(429, "rate-limited", "Request rate limit exceeded")
@@ -111,6 +115,9 @@ _KIND_BY_STATUS = {
 
 _KIND_BY_DOMAIN_ERROR: dict[type[DomainError], ProblemKind] = {
     TaskNotFound: NOT_FOUND,
+    ListNotFound: NOT_FOUND,
+    DefaultListUndeletable: CONFLICT,
+    SyncTokenExpired: SYNC_TOKEN_EXPIRED,
     InvalidInput: VALIDATION_ERROR,
     NotTheOwner: FORBIDDEN,
     EmailAlreadyRegistered: CONFLICT,

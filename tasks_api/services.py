@@ -7,6 +7,7 @@ one typed way back to it, so nothing is looked up by a string name and cast.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the modules below import this one (through their request handling)
@@ -33,6 +34,7 @@ class Services:
     listing_slots: ListingSlots
     metrics: Metrics
     metrics_token: str | None  # the scraper's bearer token; None: /metrics refuses everyone
+    change_retention: timedelta
 
 
 def services_of(request_state: object) -> Services:

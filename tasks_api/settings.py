@@ -158,6 +158,13 @@ class Settings(BaseSettings):
         description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated IPs "
         "or networks). Empty: the TCP peer is the client and forwarding headers are ignored.",
     )
+    change_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="How long the change feed keeps changes (deletions included); an older sync "
+        "token gets 410 and the client syncs from scratch.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)

@@ -26,6 +26,12 @@ def owner(engine: sa.Engine, database_url: URL) -> str:
                 "INSERT INTO users (id, issuer, subject, created_at) VALUES ('alice', 'i', 'alice', now())"
             )
         )
+        connection.execute(
+            sa.text(
+                "INSERT INTO task_lists (id, user_id, name, is_default, created_at, updated_at)"
+                " SELECT gen_random_uuid(), id, 'Tasks', true, now(), now() FROM users"
+            )
+        )
     return "alice"
 
 
@@ -35,8 +41,9 @@ def insert_task(engine: sa.Engine, **overrides: Any) -> None:
         connection.execute(
             sa.text(
                 "INSERT INTO tasks (id, user_id, title, description, status, priority, created_at,"
-                " updated_at, completed_at) VALUES (gen_random_uuid(), 'alice', :title, :description,"
-                " :status, :priority, now(), now(), :completed_at)"
+                " updated_at, completed_at, list_id) SELECT gen_random_uuid(), 'alice', :title,"
+                " :description, :status, :priority, now(), now(), :completed_at, id"
+                " FROM task_lists WHERE user_id = 'alice'"
             ),
             row,
         )

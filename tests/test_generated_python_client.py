@@ -53,6 +53,8 @@ def sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
                         "delete_task",
                     )
                 ],
+                ("create_list", ".api.lists.create_list"),
+                ("list_changes", ".api.sync.list_changes"),
             ]
         }
         yield SimpleNamespace(**modules)
@@ -79,6 +81,7 @@ def _drive(sdk: SimpleNamespace, anonymous: Any, live_server: str) -> None:
     token = sdk.create_token.sync(client=anonymous, body=models.Credentials(email=email, password=password))
     with sdk.client.AuthenticatedClient(base_url=live_server, token=token.access_token) as api:
         _drive_tasks(sdk, api, user)
+        _drive_a_sync_loop(sdk, api, user)
 
 
 def _drive_tasks(sdk: SimpleNamespace, api: Any, user: Any) -> None:
@@ -122,3 +125,24 @@ def _drive_tasks(sdk: SimpleNamespace, api: Any, user: Any) -> None:
     assert isinstance(invalid, models.Problem)
     assert invalid.type_ == "/problems/validation-error"
     assert {error.pointer for error in invalid.errors} == {"/title"}
+
+
+def _drive_a_sync_loop(sdk: SimpleNamespace, api: Any, user: Any) -> None:
+    """What an offline client does: take a token, (list everything,) then follow the tokens."""
+    models = sdk.models
+    token = sdk.list_changes.sync(user.id, client=api).sync_token
+    groceries = sdk.create_list.sync(user.id, client=api, body=models.TodoListCreate(name="Groceries"))
+    milk = sdk.create_task.sync(
+        user.id, client=api, body=models.TaskCreate(title="Milk", list_id=groceries.id)
+    )
+
+    seen = []
+    for _ in range(10):
+        page = sdk.list_changes.sync(user.id, client=api, since=token, limit=1)
+        seen += [(change.entity, change.operation, change.id) for change in page.changes]
+        token = page.sync_token
+        if not page.has_more:
+            break
+
+    assert seen == [("list", "created", groceries.id), ("task", "created", milk.id)]
+    assert sdk.list_changes.sync(user.id, client=api, since=token).changes == []

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from models.task_query import TaskFilters, TaskOrder
 from models.task_repository import TaskRepository
+from models.todo_list_repository import TodoListRepository
 from models.user import Owner
 from tasks_api import schema_migrations
 from tests.api.helpers import SORTS
@@ -38,16 +39,23 @@ def large_list(postgres_admin_url: URL) -> Iterator[sa.Engine]:
         )
         connection.execute(
             sa.text(
+                "INSERT INTO task_lists (id, user_id, name, is_default, created_at, updated_at)"
+                " SELECT gen_random_uuid(), id, 'Tasks', true, now(), now() FROM users"
+            )
+        )
+        connection.execute(
+            sa.text(
                 """
                 INSERT INTO tasks (id, user_id, title, description, status, priority, due_at,
-                                   created_at, updated_at, version)
+                                   created_at, updated_at, version, list_id)
                 SELECT gen_random_uuid(), 'user' || (n % 3 + 1),
                        -- a vocabulary of some 8,000 words, so the statistics look like real text
                        'task w' || (n % 4999) || ' v' || (n % 3001) || ' ' || n,
                        CASE WHEN n % 1000 = 0 THEN 'needle in the haystack' END,
                        'pending', (ARRAY['low', 'normal', 'high'])[n % 3 + 1],
                        CASE WHEN n % 5 = 0 THEN NULL ELSE now() + n * interval '1 minute' END,
-                       now() - n * interval '1 second', now() - (n % 997) * interval '1 second', 1
+                       now() - n * interval '1 second', now() - (n % 997) * interval '1 second', 1,
+                       (SELECT id FROM task_lists WHERE user_id = 'user' || (n % 3 + 1))
                 FROM generate_series(1, :count) n
                 """
             ),
@@ -63,7 +71,8 @@ def plan_of_page(engine: sa.Engine, sort: str, filters: TaskFilters, depth: int)
     session_factory = sessionmaker(engine, class_=Session)
     order = TaskOrder.parse(sort)
     with session_factory() as session:
-        repository = TaskRepository(session, Owner("user1"))
+        owner = Owner("user1")
+        repository = TaskRepository(session, owner, TodoListRepository(session, owner))
         position = None
         statements: list[tuple[str, Any]] = []
         # Reach the deep position in big steps, then capture the next page's query.

@@ -72,6 +72,25 @@ def task_url(task_id: str, user_id: str = "alice") -> str:
     return f"/api/{user_id}/tasks/{task_id}"
 
 
+def lists_url(user_id: str = "alice") -> str:
+    return f"/api/{user_id}/lists"
+
+
+def list_url(list_id: str, user_id: str = "alice") -> str:
+    return f"/api/{user_id}/lists/{list_id}"
+
+
+def changes_url(user_id: str = "alice") -> str:
+    return f"/api/{user_id}/changes"
+
+
+def create_list(client: ApiClient, user_id: str = "alice", name: str = "Groceries") -> dict[str, Any]:
+    response = client.as_user(user_id).post(lists_url(user_id), json={"name": name})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def create_task(client: ApiClient, user_id: str = "alice", **fields: Any) -> dict[str, Any]:
     response = client.as_user(user_id).post(tasks_url(user_id), json={"title": "Buy milk", **fields})
     assert response.status_code == 201, response.text

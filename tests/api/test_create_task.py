@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.api.helpers import ApiClient, assert_problem, tasks_url
+from tests.api.helpers import ApiClient, assert_problem, lists_url, tasks_url
 
 
 class TestCreateTask201:
@@ -16,9 +16,14 @@ class TestCreateTask201:
         assert response.status_code == 201
         body = response.json()
         assert response.headers["location"] == f"/api/alice/tasks/{body['id']}"
+        default_list = client.get(lists_url()).json()["items"][0]
+        assert default_list["is_default"]
         assert body == {
             "id": body["id"],
             "user_id": "alice",
+            "list_id": default_list["id"],
+            "position": body["position"],
+            "tags": [],
             "title": "Buy milk",
             "description": None,
             "status": "pending",
