@@ -63,7 +63,15 @@ def test_concurrent_upgrades_take_turns(postgres_admin_url: URL) -> None:
         subprocess.Popen([tasks_api, "db", "upgrade"], env=env, stderr=subprocess.PIPE, text=True)
         for _ in range(3)
     ]
-    outcomes = [process.communicate(timeout=60) for process in processes]
+    try:
+        # A bound, not a target: at load average 15 three fresh interpreters took over the 60 s
+        # this once allowed, and the pipes of the abandoned processes then broke the next test.
+        outcomes = [process.communicate(timeout=600) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
 
     assert [process.returncode for process in processes] == [0, 0, 0], outcomes
     assert schema_migrations.current(url) == schema_migrations.head_revision()
