@@ -222,8 +222,10 @@ class Draft202012RequestBodyValidator(JSONRequestBodyValidator):  # type: ignore
         if declared is not None and int(declared) > self.max_body_bytes:
             raise payload_too_large(self.max_body_bytes)  # before reading a byte (no 100 Continue)
         if not chunked and not int(declared or 0):
-            if self._required:
-                raise malformed_request("The request body is required.")
+            if self._required:  # the same answer Connexion gave (a contract violation)
+                raise validation_problem(
+                    "The request body is required.", [{"pointer": "", "detail": "required"}]
+                )
             return receive, scope
         messages: list[Any] = []
 
