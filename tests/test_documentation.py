@@ -19,7 +19,13 @@ class TestOpenApiDocument:
 
     @pytest.mark.parametrize(
         "accept",
-        [None, "*/*", "application/yaml", "text/plain;q=0.5, application/yaml", "application/yaml, text/plain"],
+        [
+            None,
+            "*/*",
+            "application/yaml",
+            "text/plain;q=0.5, application/yaml",
+            "application/yaml, text/plain",
+        ],
     )
     def test_yaml_is_application_yaml_unless_the_client_prefers_text(
         self, client: ApiClient, accept: str | None

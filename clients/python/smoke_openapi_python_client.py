@@ -76,7 +76,9 @@ def smoke(base_url: str, *, mock: bool) -> None:
         stale = expect(stale_attempt, Problem)
         assert (stale.status, stale.type_) == (412, "/problems/precondition-failed"), stale
 
-        toggled = expect(toggle_task_completion.sync(user.id, task.id, client=api, if_match=updated.etag), Task)
+        toggled = expect(
+            toggle_task_completion.sync(user.id, task.id, client=api, if_match=updated.etag), Task
+        )
         assert toggled.completed, toggled
         deleted = delete_task.sync_detailed(user.id, task.id, client=api, if_match=toggled.etag)
         assert deleted.status_code == 204, deleted
