@@ -7,12 +7,18 @@ import hashlib
 from functools import cache
 from importlib.resources import files
 
+from connexion import request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
 from handlers.context import HandlerResult, json_result, services
 from tasks_api.contract import Contract
 
 _SWAGGER_UI_STATIC = files("swagger_ui") / "static"
 _ASSET_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 _CACHE_A_DAY = {"Cache-Control": "public, max-age=86400"}
+# The contract's YAML media types, the default first: ties in `Accept` go to application/yaml.
+_YAML_MEDIA_TYPES = ["application/yaml", "text/plain"]
 
 
 def _sha256_base64(text: str) -> str:
@@ -71,7 +77,9 @@ def get_open_api_json() -> HandlerResult:
 
 
 def get_open_api_yaml() -> HandlerResult:
-    return _contract().yaml_text, 200, {"Content-Type": "application/yaml"}
+    accept = parse_accept_header(request.headers.get("Accept"), MIMEAccept)
+    media_type = accept.best_match(_YAML_MEDIA_TYPES, default=_YAML_MEDIA_TYPES[0])
+    return _contract().yaml_text, 200, {"Content-Type": media_type}
 
 
 def get_api_docs() -> HandlerResult:

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from models.fair_share import DEFAULT_FAIR_SHARE, FairShare
 from models.change_feed import ChangeFeed
+from models.fair_share import DEFAULT_FAIR_SHARE, FairShare
 from models.idempotency import IdempotencyKeys
 from models.sign_in import SignIn, SignInLimits
 from models.tags import tag_page

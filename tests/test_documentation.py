@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from tasks_api.paths import SPEC_PATH
@@ -14,6 +15,31 @@ class TestOpenApiDocument:
 
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("application/yaml")
+        assert response.text == SPEC_PATH.read_text()
+
+    @pytest.mark.parametrize(
+        "accept",
+        [
+            None,
+            "*/*",
+            "application/yaml",
+            "text/plain;q=0.5, application/yaml",
+            "application/yaml, text/plain",
+        ],
+    )
+    def test_yaml_is_application_yaml_unless_the_client_prefers_text(
+        self, client: ApiClient, accept: str | None
+    ) -> None:
+        response = client.get("/openapi.yaml", headers={"Accept": accept} if accept else {})
+
+        assert response.headers["content-type"].startswith("application/yaml")
+
+    @pytest.mark.parametrize("accept", ["text/plain", "text/*", "text/plain, application/yaml;q=0.9"])
+    def test_yaml_as_text_for_clients_that_prefer_it(self, client: ApiClient, accept: str) -> None:
+        response = client.get("/openapi.yaml", headers={"Accept": accept})
+
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
         assert response.text == SPEC_PATH.read_text()
 
     def test_json_is_the_same_document(self, client: ApiClient) -> None:
