@@ -14,6 +14,7 @@ import time
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tasks_api.logging_config import PROBE_PATHS
 from tasks_api.metrics import UNROUTED, Metrics
 from tasks_api.openapi31 import request_context
 
@@ -50,21 +51,23 @@ class RequestObserverMiddleware:
             operation = self._operation_ids.get(routing.get("operation_id") or "", UNROUTED)
             subject = (context.get("token_info") or {}).get("sub")
             self._metrics.observe_request(operation, status, seconds)
-            client = scope.get("client")
-            logger.info(
-                "%s %s %s %.1f ms",
-                scope["method"],
-                scope["path"],
-                status,
-                seconds * 1000,
-                extra={
-                    "request_id": request_id,
-                    "operation_id": operation,
-                    "user_id": subject if isinstance(subject, str) else None,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "latency_ms": round(seconds * 1000, 1),
-                    "client_addr": client[0] if client else None,
-                },
-            )
+            # Probes come every few seconds: counted, but only a failing one is logged.
+            if scope["path"] not in PROBE_PATHS or status >= 400:
+                client = scope.get("client")
+                logger.info(
+                    "%s %s %s %.1f ms",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    seconds * 1000,
+                    extra={
+                        "request_id": request_id,
+                        "operation_id": operation,
+                        "user_id": subject if isinstance(subject, str) else None,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "latency_ms": round(seconds * 1000, 1),
+                        "client_addr": client[0] if client else None,
+                    },
+                )

@@ -217,7 +217,15 @@ def live_server(app: AsyncApp) -> Iterator[str]:
 
 
 @pytest.fixture
-def served_with_two_workers(serving_url: URL, database_url: URL, tmp_path: Path) -> Iterator[str]:
+def serve_environment() -> dict[str, str]:
+    """Settings ``served_with_two_workers`` adds to the environment (a test module may override)."""
+    return {}
+
+
+@pytest.fixture
+def served_with_two_workers(
+    serving_url: URL, database_url: URL, tmp_path: Path, serve_environment: dict[str, str]
+) -> Iterator[str]:
     """`tasks-api serve --workers 2` on the test database, as production runs it."""
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
@@ -227,7 +235,7 @@ def served_with_two_workers(serving_url: URL, database_url: URL, tmp_path: Path)
         "DATABASE_URL_UNPOOLED": database_url.render_as_string(hide_password=False),
         "JWT_SECRET": TEST_JWT_SECRET,
         "TASKS_API_METRICS_TOKEN": TEST_METRICS_TOKEN,
-        "TASKS_API_LOG_FORMAT": "json",
+        **serve_environment,
     }
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "tasks-api"), "serve", "--port", str(port), "--workers", "2"],

@@ -6,12 +6,18 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import TEST_METRICS_TOKEN
 
 PASSWORD = "correct horse battery staple"
 REQUESTS = 40  # enough that both workers answer some (uvicorn's workers share one socket)
+
+
+@pytest.fixture
+def serve_environment() -> dict[str, str]:
+    return {"TASKS_API_LOG_FORMAT": "json"}
 
 
 def test_metrics_add_up_every_worker_and_logs_are_json_lines(

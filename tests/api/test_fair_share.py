@@ -36,8 +36,9 @@ def bounded(database_url: URL, token_issuer: TokenIssuer) -> Iterator[ApiClient]
 
 @pytest.fixture
 def fair(bounded: ApiClient, database_url: URL) -> ApiClient:
-    """The bounded app, on emptied tables (``database_url`` makes the autouse fixture empty them)."""
-    return bounded
+    """The bounded app, on emptied tables (``database_url`` makes the autouse fixture empty them),
+    as alice with a token issued now (her account is made again after the tables were emptied)."""
+    return bounded.as_user("alice")
 
 
 class TestTaskQuota:
