@@ -18,7 +18,6 @@ Refused with 429, per the README's security model:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, delete, func, select
 
 from models.errors import TooManySignInFailures
+from models.sliding_window import seconds_until_under_limit
 from models.user import BUILT_IN_ISSUER, SignInFailure, User
 
 HOUR = timedelta(hours=1)
@@ -105,15 +105,6 @@ class SignIn:
             raise TooManySignInFailures(retry_after_seconds=longest)
 
     def _wait(self, matches: sa.ColumnElement[bool], limit: int, window: timedelta, now: datetime) -> int:
-        """Seconds until fewer than ``limit`` failures remain in the window (0: not limited)."""
-        query = (
-            select(SignInFailure.failed_at)
-            .where(matches, col(SignInFailure.failed_at) > now - window)
-            .order_by(col(SignInFailure.failed_at).desc())
-            .offset(limit - 1)
-            .limit(1)
+        return seconds_until_under_limit(
+            self._session, SignInFailure.failed_at, matches, limit=limit, window=window, now=now
         )
-        oldest_that_counts = self._session.exec(query).first()
-        if oldest_that_counts is None:
-            return 0
-        return max(1, math.ceil((oldest_that_counts + window - now).total_seconds()))

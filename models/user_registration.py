@@ -3,14 +3,14 @@ service hash passwords without end (each Argon2id hash costs 64 MiB and a core f
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete
 
 from models.errors import TooManyRegistrations
+from models.sliding_window import seconds_until_under_limit
 from models.user import RegistrationAttempt
 
 HOUR = timedelta(hours=1)
@@ -52,14 +52,6 @@ class Registrations:
         self._session.add(RegistrationAttempt(client_address=client_address, attempted_at=now))
 
     def _wait(self, matches: sa.ColumnElement[bool], limit: int, window: timedelta, now: datetime) -> int:
-        query = (
-            select(RegistrationAttempt.attempted_at)
-            .where(matches, col(RegistrationAttempt.attempted_at) > now - window)
-            .order_by(col(RegistrationAttempt.attempted_at).desc())
-            .offset(limit - 1)
-            .limit(1)
+        return seconds_until_under_limit(
+            self._session, RegistrationAttempt.attempted_at, matches, limit=limit, window=window, now=now
         )
-        oldest_that_counts = self._session.exec(query).first()
-        if oldest_that_counts is None:
-            return 0
-        return max(1, math.ceil((oldest_that_counts + window - now).total_seconds()))
