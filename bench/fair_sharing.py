@@ -89,17 +89,29 @@ def seed(url: sa.URL, user_id: str, count: int) -> float:
     began = time.perf_counter()
     engine = sa.create_engine(url)
     with engine.begin() as connection:
+        # Every task is in one of its owner's lists: the owner's default list, made here if the
+        # service has not made it yet.
+        connection.execute(
+            sa.text(
+                "INSERT INTO task_lists (id, user_id, name, is_default, created_at, updated_at)"
+                " SELECT gen_random_uuid(), :user_id, 'Tasks', true, now(), now()"
+                " WHERE NOT EXISTS (SELECT 1 FROM task_lists WHERE user_id = :user_id AND is_default)"
+            ),
+            {"user_id": user_id},
+        )
         connection.execute(
             sa.text(
                 """
-                INSERT INTO tasks (id, user_id, title, description, status, priority, created_at, updated_at)
+                INSERT INTO tasks (id, user_id, title, description, status, priority, created_at, updated_at,
+                                   list_id, position)
                 SELECT gen_random_uuid(), :user_id,
                        'w' || (random() * 2000)::int || ' x' || (random() * 2000)::int
                            || ' y' || (random() * 500)::int || ' task ' || n,
                        CASE WHEN n % 3 = 0 THEN 'note ' || md5(n::text) END,
                        (ARRAY['pending', 'in_progress'])[1 + n % 2],
                        (ARRAY['low', 'normal', 'high'])[1 + n % 3],
-                       now() - n * interval '1 second', now() - n * interval '1 second'
+                       now() - n * interval '1 second', now() - n * interval '1 second',
+                       (SELECT id FROM task_lists WHERE user_id = :user_id AND is_default), n::bigint * 65536
                 FROM generate_series(1, :count) n
                 """
             ),

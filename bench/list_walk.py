@@ -33,7 +33,11 @@ def seed(url: sa.URL, count: int) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         connection.execute(
-            sa.text("INSERT INTO users (id, created_at) VALUES ('walker', now()), ('other', now())")
+            sa.text(
+                "INSERT INTO users (id, issuer, subject, created_at) VALUES "
+                "('walker', 'urn:tasks-api:built-in', 'walker', now()), "
+                "('other', 'urn:tasks-api:built-in', 'other', now())"
+            )
         )
         connection.execute(
             sa.text(
