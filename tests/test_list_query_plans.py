@@ -25,7 +25,8 @@ TASKS_PER_USER = 20_000
 
 @pytest.fixture(scope="module")
 def large_list(postgres_admin_url: URL) -> Iterator[sa.Engine]:
-    """Three users with 20,000 tasks each, statistics up to date; 60 tasks mention a needle."""
+    """Three users with 20,000 tasks each, statistics up to date; 60 tasks mention a needle, and
+    the same 60 carry the tag "Urgent"."""
     url = create_database(postgres_admin_url, "tasks_large_list")
     schema_migrations.upgrade(url)
     engine = sa.create_engine(url)
@@ -60,6 +61,12 @@ def large_list(postgres_admin_url: URL) -> Iterator[sa.Engine]:
                 """
             ),
             {"count": TASKS_PER_USER * 3},
+        )
+        connection.execute(
+            sa.text(
+                "UPDATE tasks SET tags = ARRAY['Urgent'], tag_keys = ARRAY['urgent']"
+                " WHERE description IS NOT NULL"
+            )
         )
         connection.execute(sa.text("ANALYZE tasks"))
     yield engine
@@ -122,4 +129,12 @@ def test_text_search_uses_the_gin_index(large_list: sa.Engine) -> None:
 
     index_names = {node.get("Index Name") for node in nodes(plan)}
     assert "ix_tasks_owner_search" in index_names, json.dumps(plan, indent=1)
+    assert "Seq Scan" not in [node["Node Type"] for node in nodes(plan)]
+
+
+def test_a_tag_filter_uses_the_tag_index(large_list: sa.Engine) -> None:
+    plan = plan_of_page(large_list, "created_at", TaskFilters(tag=["URGENT"]), depth=0)
+
+    index_names = {node.get("Index Name") for node in nodes(plan)}
+    assert "ix_tasks_tag_keys" in index_names, json.dumps(plan, indent=1)
     assert "Seq Scan" not in [node["Node Type"] for node in nodes(plan)]
