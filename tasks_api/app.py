@@ -31,6 +31,7 @@ from tasks_api.http_edge import HTTP_LIMITS_STATE_KEY, HttpLimits
 from tasks_api.metrics import Metrics
 from tasks_api.openapi31 import accept_openapi_31, validator_map
 from tasks_api.paths import SPEC_PATH
+from tasks_api.rate_refusals import RateRefusals
 from tasks_api.request_log import RequestObserverMiddleware
 from tasks_api.schema_migrations import head_revision
 from tasks_api.security_headers import SecurityHeadersMiddleware
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> AsyncApp:
         password_hashing=hashing,
         cursor_codec=CursorCodec(secret),
         listing_slots=ListingSlots(settings.concurrent_listings_per_user),
+        rate_refusals=RateRefusals(),
         metrics=metrics,
         metrics_token=settings.metrics_token,
         change_retention=timedelta(days=settings.change_retention_days),

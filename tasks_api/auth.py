@@ -31,14 +31,14 @@ from argon2 import PasswordHasher
 from connexion.exceptions import OAuthProblem
 from connexion.lifecycle import ConnexionRequest
 
-from models.errors import IdentityProviderUnavailable, TokenRevoked
+from models.errors import IdentityProviderUnavailable, RequestRateExceeded, TokenRevoked
 from models.timestamps import utc_now
 from models.user import BUILT_IN_ISSUER, EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from models.user_admission import Identity
-from tasks_api.database import Database
 from tasks_api.password_hashing import PasswordHashing
-from tasks_api.services import services_of
+from tasks_api.services import Services, services_of
 from tasks_api.settings import ConfigurationError, Settings
+from tasks_api.verified_tokens import VerifiedTokens
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +152,7 @@ class TokenVerifier:
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._lifetime_cap = settings.token_lifetime_cap_seconds
+        self._verified = VerifiedTokens(lifetime_seconds=settings.jwks_cache_seconds)
         provider = settings.identity_provider
         self._jwks: jwt.PyJWKClient | None = None
         if provider is not None:
@@ -168,9 +169,29 @@ class TokenVerifier:
             )
             self._provider_algorithms = settings.jwks_algorithms
 
+    def verify_without_waiting(self, token: str) -> Identity | None:
+        """``verify`` when it cannot block: a token verified before, or one no key set is needed
+        for (HS256 is microseconds of CPU, less than a hop to a worker thread). None: call ``verify``
+        off the event loop."""
+        identity = self._verified.get(token)
+        if identity is not None or self._jwks is None:
+            return identity or self.verify(token)
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+        except jwt.PyJWTError:
+            return self.verify(token)  # refused without any key
+        return self.verify(token) if algorithm == BUILT_IN_ALGORITHM else None
+
     def verify(self, token: str) -> Identity:
-        """Who the token speaks for, or InvalidToken, or IdentityProviderUnavailable. Blocking (may
-        fetch a JWKS): call off the event loop."""
+        """Who the token speaks for, or InvalidToken, or IdentityProviderUnavailable. May block
+        (fetching a JWKS): call off the event loop unless ``verify_without_waiting`` said otherwise."""
+        identity = self._verified.get(token)
+        if identity is None:
+            identity, expires_at = self._verify_signature(token)
+            self._verified.remember(token, identity, expires_at)
+        return identity
+
+    def _verify_signature(self, token: str) -> tuple[Identity, float]:
         try:
             header = jwt.get_unverified_header(token)
             algorithm = header.get("alg")
@@ -178,13 +199,14 @@ class TokenVerifier:
                 if str(header.get("typ", "")).lower().removeprefix("application/") != ACCESS_TOKEN_TYPE:
                     raise InvalidToken("The token is not an access token (typ must be at+jwt).")
                 claims = self._decode(token, self._secret, [BUILT_IN_ALGORITHM], self._issuer, self._audience)
-                return Identity(BUILT_IN_ISSUER, claims["sub"], _issued_at(claims), may_create=False)
+                identity = Identity(BUILT_IN_ISSUER, claims["sub"], _issued_at(claims), may_create=False)
+                return identity, claims["exp"]
             if self._jwks is not None and algorithm in self._provider_algorithms:
                 key = self._jwks.get_signing_key_from_jwt(token)
                 claims = self._decode(
                     token, key, self._provider_algorithms, self._provider_issuer, self._provider_audience
                 )
-                return Identity(
+                identity = Identity(
                     self._provider_issuer,
                     claims["sub"],
                     _issued_at(claims),
@@ -192,6 +214,7 @@ class TokenVerifier:
                     email=_provider_email(claims),
                     name=_provider_name(claims),
                 )
+                return identity, claims["exp"]
         except jwt.MissingRequiredClaimError as error:
             raise InvalidToken(f"The token has no '{error.claim}' claim.") from None
         except jwt.PyJWKClientConnectionError as error:
@@ -227,23 +250,33 @@ def _issued_at(claims: Mapping[str, Any]) -> datetime:
     return datetime.fromtimestamp(int(claims["iat"]), UTC)
 
 
-def _admitted(verifier: TokenVerifier, database: Database, token: str) -> dict[str, Any]:
-    identity = verifier.verify(token)
+def _admitted(services: Services, identity: Identity) -> dict[str, Any]:
     try:
-        owner = database.admit(identity)
+        owner = services.database.admit(identity)
     except TokenRevoked as error:
         raise InvalidToken(str(error)) from None
+    except RequestRateExceeded as refusal:
+        services.rate_refusals.remember((identity.issuer, identity.subject), refusal)
+        raise
     return {"sub": identity.subject, "owner": owner}
 
 
 async def bearer_token_info(token: str, request: ConnexionRequest) -> Mapping[str, Any]:
     """Connexion's bearer check (``x-bearerInfoFunc`` in the contract).
 
-    Runs on the event loop, so verification (which may fetch a JWKS) and admission (a database
-    round trip) go to a worker thread; every refusal becomes a 401 problem, never a 500.
+    Runs on the event loop: a token seen before or a built-in one is verified here, a provider's
+    new token (which may need its JWKS fetched) on a worker thread. A user this worker saw refused
+    for their rate is refused again here, until the refusal's Retry-After passes; everyone else
+    goes to admission (a database round trip) on a worker thread. Every refusal of the token
+    becomes a 401 problem, never a 500.
     """
     services = services_of(request.state)
+    verifier = services.token_verifier
     try:
-        return await anyio.to_thread.run_sync(_admitted, services.token_verifier, services.database, token)
+        identity = verifier.verify_without_waiting(token)
+        if identity is None:
+            identity = await anyio.to_thread.run_sync(verifier.verify, token)
+        services.rate_refusals.refuse_if_remembered((identity.issuer, identity.subject))
+        return await anyio.to_thread.run_sync(_admitted, services, identity)
     except InvalidToken as error:
         raise OAuthProblem(detail=str(error)) from None

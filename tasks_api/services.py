@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the modules below import this one (through their request ha
     from tasks_api.database import Database
     from tasks_api.metrics import Metrics
     from tasks_api.password_hashing import PasswordHashing
+    from tasks_api.rate_refusals import RateRefusals
 
 SERVICES_STATE_KEY = "services"
 
@@ -32,6 +33,7 @@ class Services:
     password_hashing: PasswordHashing
     cursor_codec: CursorCodec
     listing_slots: ListingSlots
+    rate_refusals: RateRefusals
     metrics: Metrics
     metrics_token: str | None  # the scraper's bearer token; None: /metrics refuses everyone
     change_retention: timedelta

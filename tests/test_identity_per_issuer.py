@@ -208,3 +208,33 @@ class TestPerUserRequestRate:
             assert 0 < int(response.headers["retry-after"]) <= 60
             assert response.headers["ratelimit-policy"] == '"per-user";q=3;w=60'
         assert bobs.status_code == 200
+
+    def test_a_worker_that_saw_the_refusal_refuses_again_without_asking_the_database(
+        self, limited: Settings, token_issuer: TokenIssuer, engine: sa.Engine
+    ) -> None:
+        alice = bearer(token_issuer.issue("alice")["access_token"])
+
+        def counted() -> int:
+            with engine.connect() as connection:
+                return int(
+                    connection.execute(
+                        sa.text("SELECT request_count FROM users WHERE subject = 'alice'")
+                    ).scalar_one()
+                )
+
+        with TestClient(create_app(limited)) as first, TestClient(create_app(limited)) as second:
+            statuses = [first.get("/api/alice/tasks", headers=alice).status_code for _ in range(4)]
+            counted_when_refused = counted()
+            again = [first.get("/api/alice/tasks", headers=alice) for _ in range(5)]
+            counted_after_refusing_again = counted()
+            elsewhere = second.get("/api/alice/tasks", headers=alice)
+
+        assert statuses == [200, 200, 200, 429]
+        for response in again:
+            assert_problem(response, 429, "rate-limited")
+            assert 0 < int(response.headers["retry-after"]) <= 60
+            assert response.headers["ratelimit-policy"] == '"per-user";q=3;w=60'
+        assert counted_after_refusing_again == counted_when_refused == 4
+        # A worker that has not seen the refusal asks the shared counter, which still refuses.
+        assert_problem(elsewhere, 429, "rate-limited")
+        assert counted() == 5
