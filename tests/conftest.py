@@ -5,17 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
@@ -227,8 +223,8 @@ def served_with_two_workers(
     serving_url: URL, database_url: URL, tmp_path: Path, serve_environment: dict[str, str]
 ) -> Iterator[str]:
     """`tasks-api serve --workers 2` on the test database, as production runs it."""
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
+    from tests.serving import tasks_api_serve  # it imports this module
+
     env = {
         **os.environ,
         "DATABASE_URL": serving_url.render_as_string(hide_password=False),
@@ -237,32 +233,4 @@ def served_with_two_workers(
         "TASKS_API_METRICS_TOKEN": TEST_METRICS_TOKEN,
         **serve_environment,
     }
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "tasks-api"), "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 900  # a bound: at load average 40 a fresh import took 82 s
-        while True:
-            try:
-                if httpx.get(f"{base}/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                log.flush()
-                output = (tmp_path / "serve.log").read_text()[-2000:]
-                raise RuntimeError(f"tasks-api serve did not become ready:\n{output}")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=120)  # graceful shutdown of 3 processes on a loaded machine
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    yield from tasks_api_serve(env, tmp_path / "serve.log", workers=2)

@@ -5,9 +5,6 @@ runs with the options production gets). Distinct clients bind distinct source ad
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,14 +14,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from tests.conftest import TEST_JWT_SECRET, free_port
+from tests.conftest import TEST_JWT_SECRET
+from tests.serving import tasks_api_serve
 
 OWNER = {"email": "owner@example.com", "name": "Owner", "password": "correct horse battery"}
 
 
 def serve(database_url: URL, log_path: Path, **settings: str) -> Iterator[str]:
     """`tasks-api serve` (one worker) with these settings, until the generator is closed."""
-    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url.render_as_string(hide_password=False),
@@ -33,31 +30,7 @@ def serve(database_url: URL, log_path: Path, **settings: str) -> Iterator[str]:
         "TASKS_API_PASSWORD_HASH_MEMORY_KIB": "1024",
         **settings,
     }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "tasks-api"), "serve", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120  # a loaded 2-core machine imports slowly
-            while True:
-                try:
-                    if httpx.get(f"{base}/ready").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(
-                        f"tasks-api serve did not become ready:\n{log_path.read_text()[-2000:]}"
-                    )
-                time.sleep(0.1)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+    yield from tasks_api_serve(env, log_path, workers=1)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,57 @@
+"""`tasks-api serve` as a subprocess, for tests that need the production process model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+
+# Bounds, not timings: at load average 40 a fresh import took 82 s, and graceful shutdown of a
+# supervisor and its workers takes seconds on a loaded machine.
+READY_WITHIN_SECONDS = 900
+STOPPED_WITHIN_SECONDS = 120
+TASKS_API = str(Path(sys.executable).parent / "tasks-api")
+
+
+def tasks_api_serve(env: Mapping[str, str], log_path: Path, workers: int) -> Iterator[str]:
+    """Runs `tasks-api serve` with ``env`` and yields its base URL once ``/ready`` answers 200;
+    stops it (SIGTERM, then SIGKILL) when the generator is closed. Its output goes to ``log_path``."""
+    port = free_port()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [TASKS_API, "serve", "--port", str(port), "--workers", str(workers)],
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + READY_WITHIN_SECONDS
+            while not _ready(base):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    log.flush()
+                    raise RuntimeError(
+                        f"tasks-api serve did not become ready:\n{log_path.read_text()[-2000:]}"
+                    )
+                time.sleep(0.1)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=STOPPED_WITHIN_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/ready").status_code == 200
+    except httpx.TransportError:
+        return False
