@@ -28,6 +28,7 @@ from tasks_api.cors import ContractCORSMiddleware
 from tasks_api.cursors import CursorCodec
 from tasks_api.database import Database, resolve_database_url
 from tasks_api.http_edge import HTTP_LIMITS_STATE_KEY, HttpLimits
+from tasks_api.json_responses import OrjsonJsonifier
 from tasks_api.metrics import Metrics
 from tasks_api.openapi31 import accept_openapi_31, validator_map
 from tasks_api.paths import SPEC_PATH
@@ -109,7 +110,7 @@ def create_app(settings: Settings) -> AsyncApp:
         database.engine.dispose()
         metrics.process_stopped()
 
-    app = AsyncApp(__name__, lifespan=lifespan)
+    app = AsyncApp(__name__, lifespan=lifespan, jsonifier=OrjsonJsonifier())
     app.add_api(
         SPEC_PATH,
         resolver=SnakeCaseResolver(),
