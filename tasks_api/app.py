@@ -30,7 +30,7 @@ from tasks_api.database import Database, resolve_database_url
 from tasks_api.http_edge import HTTP_LIMITS_STATE_KEY, HttpLimits
 from tasks_api.json_responses import OrjsonJsonifier
 from tasks_api.metrics import Metrics
-from tasks_api.openapi31 import accept_openapi_31, validator_map
+from tasks_api.openapi31 import accept_openapi_31, reuse_per_operation_work, validator_map
 from tasks_api.paths import SPEC_PATH
 from tasks_api.request_log import RequestObserverMiddleware
 from tasks_api.schema_migrations import head_revision
@@ -76,6 +76,7 @@ def _acceptable_request_id(value: str) -> bool:
 
 def create_app(settings: Settings) -> AsyncApp:
     accept_openapi_31()
+    reuse_per_operation_work()
     database = Database.for_url(resolve_database_url(settings), settings)
     contract = Contract.load(SPEC_PATH)
     secret = resolve_jwt_secret(settings)
