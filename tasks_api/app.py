@@ -13,6 +13,8 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from connexion import AsyncApp, ConnexionMiddleware
 from connexion.exceptions import ProblemException
 from connexion.middleware import MiddlewarePosition
+from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
@@ -111,7 +113,16 @@ def create_app(settings: Settings) -> AsyncApp:
         database.engine.dispose()
         metrics.process_stopped()
 
-    app = AsyncApp(__name__, lifespan=lifespan, jsonifier=OrjsonJsonifier())
+    # Connexion's stack without layers that would only forward every request: the Swagger UI
+    # router (the contract serves its own docs) and, when responses are not validated, the
+    # response validator.
+    middlewares = [
+        layer
+        for layer in ConnexionMiddleware.default_middlewares
+        if layer is not SwaggerUIMiddleware
+        and (settings.validate_responses or layer is not ResponseValidationMiddleware)
+    ]
+    app = AsyncApp(__name__, lifespan=lifespan, jsonifier=OrjsonJsonifier(), middlewares=middlewares)
     app.add_api(
         SPEC_PATH,
         resolver=SnakeCaseResolver(),
