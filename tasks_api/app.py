@@ -88,7 +88,7 @@ def create_app(settings: Settings) -> AsyncApp:
     services = Services(
         database=database,
         contract=contract,
-        expected_migration=head_revision(),
+        expected_migration=head_revision,
         token_verifier=TokenVerifier(settings, secret),
         token_issuer=TokenIssuer(
             secret,
