@@ -15,6 +15,7 @@ come from here. Every loop is bounded; all traffic stays on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -35,6 +36,12 @@ from bench.harness import (
 )
 
 BEFORE = "tasks-api-before"
+# The load average is the machine's (1 minute, at the end of the run): on a shared machine it says
+# how much of the two cores the services had.
+TABLE_HEAD = (
+    "| run | req/s | p50 ms | p95 ms | p99 ms | errors by status | RSS per worker MB | load avg |\n"
+    "|---|---|---|---|---|---|---|---|"
+)
 
 
 def _row(name: str, result: dict[str, Any], rss: list[float]) -> str:
@@ -45,14 +52,13 @@ def _row(name: str, result: dict[str, Any], rss: list[float]) -> str:
     return (
         f"| {name} | {result['rps']:.0f} | {result['p50_us'] / 1000:.1f} | {result['p95_us'] / 1000:.1f} "
         f"| {result['p99_us'] / 1000:.1f} | {errors or 'none'} ({result['socket_errors']} socket) "
-        f"| {' / '.join(f'{size:.0f}' for size in rss)} |  <!-- {statuses} -->"
+        f"| {' / '.join(f'{size:.0f}' for size in rss)} | {os.getloadavg()[0]:.1f} |  <!-- {statuses} -->"
     )
 
 
 def compare(args: argparse.Namespace, wrk: str, users_lua: Path, services: list[Service]) -> dict[str, float]:
     print(f"\n## The mix: {args.connections} connections, {args.seconds} s per run, runs interleaved\n")
-    print("| run | req/s | p50 ms | p95 ms | p99 ms | errors by status | RSS per worker MB |")
-    print("|---|---|---|---|---|---|---|")
+    print(TABLE_HEAD)
     for service in services:  # warm each: imports done, pools filled, caches hot
         run_wrk(wrk, service.url, users_lua, seconds=args.warmup, connections=args.connections)
     throughput: dict[str, list[float]] = {service.name: [] for service in services}
@@ -116,8 +122,7 @@ def latency_at(
         wrk, service.url, users_lua, seconds=args.seconds, connections=args.connections, delay_ms=wait_ms
     )
     print(f"\n## {service.name} at {fraction:.0%} of its peak ({target:.0f} req/s offered)\n")
-    print("| run | req/s | p50 ms | p95 ms | p99 ms | errors by status | RSS per worker MB |")
-    print("|---|---|---|---|---|---|---|")
+    print(TABLE_HEAD)
     print(_row(f"{service.name} ({result['rps'] / peak:.0%} of peak)", result, service.worker_rss_mb()))
 
 
