@@ -13,7 +13,7 @@ def get_health() -> HandlerResult:
 
 
 def get_readiness() -> HandlerResult:
-    expected = services().expected_migration
+    expected = services().expected_migration()
     with services().database.engine.connect() as connection:
         revision = current_revision(connection)
     if revision != expected:

@@ -13,6 +13,8 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from connexion import AsyncApp, ConnexionMiddleware
 from connexion.exceptions import ProblemException
 from connexion.middleware import MiddlewarePosition
+from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
@@ -28,8 +30,9 @@ from tasks_api.cors import ContractCORSMiddleware
 from tasks_api.cursors import CursorCodec
 from tasks_api.database import Database, resolve_database_url
 from tasks_api.http_edge import HTTP_LIMITS_STATE_KEY, HttpLimits
+from tasks_api.json_responses import OrjsonJsonifier
 from tasks_api.metrics import Metrics
-from tasks_api.openapi31 import accept_openapi_31, validator_map
+from tasks_api.openapi31 import accept_openapi_31, reuse_per_operation_work, validator_map
 from tasks_api.paths import SPEC_PATH
 from tasks_api.rate_refusals import RateRefusals
 from tasks_api.request_log import RequestObserverMiddleware
@@ -76,6 +79,7 @@ def _acceptable_request_id(value: str) -> bool:
 
 def create_app(settings: Settings) -> AsyncApp:
     accept_openapi_31()
+    reuse_per_operation_work()
     database = Database.for_url(resolve_database_url(settings), settings)
     contract = Contract.load(SPEC_PATH)
     secret = resolve_jwt_secret(settings)
@@ -85,7 +89,7 @@ def create_app(settings: Settings) -> AsyncApp:
     services = Services(
         database=database,
         contract=contract,
-        expected_migration=head_revision(),
+        expected_migration=head_revision,
         token_verifier=TokenVerifier(settings, secret),
         token_issuer=TokenIssuer(
             secret,
@@ -111,7 +115,16 @@ def create_app(settings: Settings) -> AsyncApp:
         database.engine.dispose()
         metrics.process_stopped()
 
-    app = AsyncApp(__name__, lifespan=lifespan)
+    # Connexion's stack without layers that would only forward every request: the Swagger UI
+    # router (the contract serves its own docs) and, when responses are not validated, the
+    # response validator.
+    middlewares = [
+        layer
+        for layer in ConnexionMiddleware.default_middlewares
+        if layer is not SwaggerUIMiddleware
+        and (settings.validate_responses or layer is not ResponseValidationMiddleware)
+    ]
+    app = AsyncApp(__name__, lifespan=lifespan, jsonifier=OrjsonJsonifier(), middlewares=middlewares)
     app.add_api(
         SPEC_PATH,
         resolver=SnakeCaseResolver(),

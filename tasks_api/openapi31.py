@@ -27,20 +27,30 @@ upgrade that moves them fails loudly instead of silently falling back to Draft 4
 4. The ASGI scope's ``extensions["connexion_routing"]["operation_id"]`` (set by the routing
    middleware) and ``extensions["connexion_context"]["token_info"]`` (set by the security
    middleware), read by ``request_context`` for the outermost middleware's metrics and log.
+5. Work Connexion repeats on every request although its result never changes, done once instead
+   (``reuse_per_operation_work``; a guard test counts ``inspect.signature`` calls per request):
+   ``AsyncOperation.fn`` (a property building a new decorator per call), ``BaseDecorator.decorate``
+   as ``ASGIDecorator`` inherits it (re-wraps the handler, inspecting its signature, per request)
+   and ``AbstractSecurityHandler._accepts_kwarg`` (inspects the bearer function's signature twice
+   per request).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections.abc import AsyncGenerator, Generator, Mapping, MutableMapping
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping, MutableMapping
 from itertools import islice
 from typing import Any, ClassVar
 
 import jsonschema_rs
 import orjson
+from connexion.apps.asynchronous import AsyncOperation
 from connexion.datastructures import MediaTypeDict
+from connexion.decorators.main import ASGIDecorator, BaseDecorator
 from connexion.exceptions import InvalidSpecification, NonConformingResponseBody
+from connexion.security import AbstractSecurityHandler
 from connexion.spec import OpenAPISpecification, Specification
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -58,6 +68,9 @@ from tasks_api.problems import malformed_request, payload_too_large, validation_
 logger = logging.getLogger(__name__)
 
 _ORIGINAL_VALIDATE_SPEC = Specification.__dict__["_validate_spec"]
+_ORIGINAL_OPERATION_FN = AsyncOperation.__dict__["fn"]
+_ORIGINAL_ACCEPTS_KWARG = AbstractSecurityHandler.__dict__["_accepts_kwarg"]
+_ORIGINAL_DECORATE = BaseDecorator.__dict__["decorate"]
 
 
 class CompiledSchemas:
@@ -319,3 +332,40 @@ def request_context(scope: MutableMapping[str, Any]) -> tuple[dict[str, Any], di
     """
     extensions = scope.setdefault("extensions", {})
     return extensions.setdefault("connexion_routing", {}), extensions.setdefault("connexion_context", {})
+
+
+def _decorated_once(operation: AsyncOperation) -> Callable[..., Any]:
+    """The operation's handler wrapped in Connexion's decorators, built on first use and kept.
+
+    The wrappers hold no per-request state (each call reads the request from Connexion's context),
+    so one set serves every request, as Connexion's own ``FlaskOperation`` users would expect.
+    """
+    decorated: Callable[..., Any] | None = operation.__dict__.get("_tasks_api_decorated")
+    if decorated is None:
+        decorated = _ORIGINAL_OPERATION_FN.fget(operation)
+        operation.__dict__["_tasks_api_decorated"] = decorated
+    return decorated
+
+
+def _decorate_once(decorator: ASGIDecorator, function: Callable[..., Any]) -> Callable[..., Any]:
+    """The handler wrapped for parameters and responses: depends on the decorator's settings and
+    the function only, so it is built once per (operation's decorator, function)."""
+    cache: dict[Callable[..., Any], Callable[..., Any]] = decorator.__dict__.setdefault(
+        "_tasks_api_cache", {}
+    )
+    decorated = cache.get(function)
+    if decorated is None:
+        decorated = cache[function] = _ORIGINAL_DECORATE(decorator, function)
+    return decorated
+
+
+@functools.cache
+def _accepts_kwarg(function: Callable[..., Any], keyword: str) -> bool:
+    return bool(_ORIGINAL_ACCEPTS_KWARG.__func__(function, keyword))
+
+
+def reuse_per_operation_work() -> None:
+    """Stop Connexion from redoing per request what depends only on the operation (idempotent)."""
+    AsyncOperation.fn = property(_decorated_once)
+    ASGIDecorator.decorate = _decorate_once
+    AbstractSecurityHandler._accepts_kwarg = staticmethod(_accepts_kwarg)

@@ -9,16 +9,20 @@ that a transaction-mode pooler could split.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection
 
 from tasks_api.paths import MIGRATIONS_DIR
+
+# Alembic is imported where it is used, not here: a worker needs it only for the first /ready
+# (the migration head), and importing it was ~8% of a worker's start-up (docs/performance.md).
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 # Any fixed 64-bit number, shared by every tasks-api process: "tasks-api schema" in ASCII.
 MIGRATION_LOCK_ID = 0x7461736B73736368
@@ -26,13 +30,19 @@ UNDEFINED_TABLE = "42P01"  # SQLSTATE: no migration has run yet
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     return config
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest migration's revision (the scripts do not change while a process runs)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -68,11 +78,15 @@ def _locked_connection(url: URL) -> Iterator[Connection]:
 
 
 def upgrade(url: URL, revision: str = "head") -> None:
+    from alembic import command
+
     with _locked_connection(url) as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(url: URL, revision: str = "-1") -> None:
+    from alembic import command
+
     with _locked_connection(url) as connection:
         command.downgrade(alembic_config(connection), revision)
 

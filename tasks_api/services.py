@@ -6,6 +6,7 @@ one typed way back to it, so nothing is looked up by a string name and cast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -27,7 +28,9 @@ SERVICES_STATE_KEY = "services"
 class Services:
     database: Database
     contract: Contract
-    expected_migration: str | None
+    # Called on /ready, not at start-up: reading the head needs Alembic, which workers otherwise
+    # never import (tasks_api.schema_migrations.head_revision, cached once read).
+    expected_migration: Callable[[], str | None]
     token_verifier: TokenVerifier
     token_issuer: TokenIssuer
     password_hashing: PasswordHashing

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from connexion import AsyncApp
+from connexion.decorators.main import ASGIDecorator, BaseDecorator
 from connexion.exceptions import InvalidSpecification
 from connexion.spec import OpenAPISpecification, Specification
 from connexion.validators import (
@@ -24,7 +25,19 @@ from connexion.validators import (
 )
 from starlette.testclient import TestClient
 
-from tasks_api.openapi31 import COMPILED_SCHEMAS, accept_openapi_31, validator_map
+from tasks_api.openapi31 import (
+    _ORIGINAL_ACCEPTS_KWARG as ORIGINAL_ACCEPTS_KWARG,
+)
+from tasks_api.openapi31 import (
+    _ORIGINAL_OPERATION_FN as ORIGINAL_OPERATION_FN,
+)
+from tasks_api.openapi31 import (
+    COMPILED_SCHEMAS,
+    _decorate_once,
+    accept_openapi_31,
+    validator_map,
+)
+from tests.api.helpers import ApiClient
 
 PROBE_SPEC = Path(__file__).parent / "openapi31_probe" / "probe.yaml"
 VALID = {"count": 1, "kind": "probe"}
@@ -174,3 +187,41 @@ class TestConnexionInternalsWeRelyOn:
 
         assert ROUTING_CONTEXT == "connexion_routing"
         assert '"connexion_context"' in inspect.getsource(importlib.import_module("connexion.lifecycle"))
+
+
+class TestPerRequestWorkIsDoneOnce:
+    """``reuse_per_operation_work``: what depends only on the operation is not redone per request."""
+
+    def test_the_hooks_still_have_the_same_shape(self) -> None:
+        assert isinstance(ORIGINAL_OPERATION_FN, property)
+        assert isinstance(ORIGINAL_ACCEPTS_KWARG, staticmethod)
+        # Connexion defines decorate on BaseDecorator only; ASGIDecorator's is ours once patched.
+        assert ASGIDecorator.__dict__.get("decorate") in (None, _decorate_once)
+        assert issubclass(ASGIDecorator, BaseDecorator)
+        assert list(inspect.signature(BaseDecorator.decorate).parameters) == ["self", "function"]
+        assert list(inspect.signature(ORIGINAL_ACCEPTS_KWARG.__func__).parameters) == ["func", "keyword"]
+
+    def test_an_authenticated_request_inspects_no_signature(
+        self, client: ApiClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        created = client.post("/api/alice/tasks", json={"title": "warm"}).json()
+
+        def requests() -> list[int]:
+            return [
+                client.get("/api/alice/tasks").status_code,
+                client.get(f"/api/alice/tasks/{created['id']}").status_code,
+                client.patch(f"/api/alice/tasks/{created['id']}", json={"title": "x"}).status_code,
+            ]
+
+        assert requests() == [200, 200, 200]  # each operation's first request may set things up
+        calls: list[object] = []
+        original = inspect.signature
+
+        def counted(function: Any, *args: Any, **kwargs: Any) -> inspect.Signature:
+            calls.append(function)
+            return original(function, *args, **kwargs)
+
+        monkeypatch.setattr(inspect, "signature", counted)
+
+        assert requests() == [200, 200, 200]
+        assert calls == []

@@ -1,0 +1,186 @@
+"""What the bench scripts share: wrk (installed if missing), services as child processes, RSS."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import URL
+
+from bench.dataset import BENCH_SECRET, DEEP_TASKS
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+BIN = Path(sys.executable).parent
+
+
+def ensure_wrk() -> str:
+    """wrk from the Debian packages (apt-get as root) when it is not on the PATH."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk not found: installing it from the Debian packages ...")
+    install = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, check=False, timeout=600).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], check=True, timeout=600)
+        subprocess.run(install, check=True, timeout=600)
+    return shutil.which("wrk") or "wrk"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Service:
+    """A server under test: a uvicorn master process and its workers."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    cwd: Path = REPO
+    process: subprocess.Popen[bytes] | None = None
+    started_in: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, log: Path) -> None:
+        began = time.perf_counter()
+        self.process = subprocess.Popen(
+            [*self.command, "--port", str(self.port)],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = began + 120
+        while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited; see {log}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    self.started_in = time.perf_counter() - began
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{self.name} did not answer /health within 120 s; see {log}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+    def worker_pids(self) -> list[int]:
+        """uvicorn's worker processes (spawned children), not multiprocessing's resource tracker;
+        with one worker, uvicorn serves from the process itself."""
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        workers = []
+        for pid in children:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"spawn_main" in cmdline:
+                workers.append(int(pid))
+        return workers or [self.process.pid]
+
+    def worker_rss_mb(self) -> list[float]:
+        sizes = []
+        for pid in self.worker_pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(int(line.split()[1]) / 1024)
+        return sizes
+
+
+def service_env(database: URL, workers: int, pool_size: int, max_overflow: int) -> dict[str, str]:
+    """One environment for both services (each reads what it knows). The per-user request rate and
+    the task quota are raised past what the bench reaches: the mix is 32 connections over 1,000
+    users, and one seeded user holds 1,000,000 tasks."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TASKS_API_")}
+    env.update(
+        {
+            "DATABASE_URL": database.render_as_string(hide_password=False),
+            "JWT_SECRET": BENCH_SECRET,
+            "TASKS_API_LOG_LEVEL": "warning",
+            "TASKS_API_WORKERS": str(workers),
+            "TASKS_API_DB_POOL_SIZE": str(pool_size),
+            "TASKS_API_DB_MAX_OVERFLOW": str(max_overflow),
+            "TASKS_API_MIGRATE_ON_START": "false",
+            "TASKS_API_REQUESTS_PER_USER_PER_MINUTE": str(10**9),
+            "TASKS_API_TASKS_PER_USER": str(2 * DEEP_TASKS),
+        }
+    )
+    env.pop("DATABASE_URL_UNPOOLED", None)
+    return env
+
+
+def tasks_api_service(env: dict[str, str], workers: int, source: Path | None = None) -> Service:
+    """tasks-api as production runs it: ``tasks-api serve`` (its HTTP edge, logging, metrics
+    directory and worker start-up checks included). ``source``: serve that source tree instead
+    (``git archive <commit> | tar -x -C DIR``), first on the import path."""
+    serve = [str(BIN / "python"), "-c", "from tasks_api.cli import main; main()", "serve"]
+    service = Service("tasks-api", [*serve, "--workers", str(workers)], env)
+    if source is not None:
+        service.env = {**env, "PYTHONPATH": str(source.resolve())}
+        service.cwd = source.resolve()
+    return service
+
+
+def _uvicorn(app: str, workers: int) -> list[str]:
+    """The comparator under the uvicorn settings ``tasks-api serve`` uses where they bear on speed
+    (no access log, no server header). The worker health-check timeout is raised because on a
+    loaded 2-core machine an import can take longer than uvicorn's default 5 s."""
+    return [
+        str(BIN / "uvicorn"),
+        app,
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--no-server-header",
+        "--log-level",
+        "warning",
+        "--timeout-worker-healthcheck",
+        "120",
+    ]
+
+
+def fastapi_service(env: dict[str, str], workers: int) -> Service:
+    return Service("fastapi", _uvicorn("bench.fastapi_tasks:app", workers), env)
+
+
+def run_wrk(
+    wrk: str, url: str, users_lua: Path, *, seconds: int, connections: int, delay_ms: float = 0.0
+) -> dict[str, Any]:
+    """One wrk run of the mix; its Lua ``done`` prints one BENCH-RESULT line of JSON."""
+    command = [
+        wrk,
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(BENCH_DIR / "mix.lua"),
+        url,
+        "--",
+        str(users_lua),
+        str(delay_ms),
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    line = next(line for line in output.splitlines() if line.startswith("BENCH-RESULT "))
+    result: dict[str, Any] = json.loads(line.removeprefix("BENCH-RESULT "))
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
