@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from models.fair_share import FairShare
 from models.sign_in import SignInLimits
+from models.statement_settings import send_statement_settings
 from models.timestamps import utc_now
 from models.unit_of_work import UnitOfWork
 from models.user import Owner
@@ -168,6 +169,7 @@ def create_database_engine(url: URL, settings: Settings, **overrides: Any) -> En
         **options,
     )
     _return_to_default_isolation_for_free(engine)
+    send_statement_settings(engine)
     return engine
 
 
@@ -292,6 +294,7 @@ _ROLE_SETTINGS = sa.text(
 class Database:
     engine: Engine
     session_factory: sessionmaker[Session]
+    reading_session_factory: sessionmaker[Session]
     sign_in_limits: SignInLimits
     outages: OutageLog
     registration_limits: RegistrationLimits
@@ -321,6 +324,8 @@ class Database:
         return cls(
             engine,
             sessionmaker(engine, class_=Session, expire_on_commit=False),
+            # Reads run autocommitted: psycopg2 sends no BEGIN, so there is no ROLLBACK to send.
+            sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), class_=Session),
             limits,
             outages,
             registrations,
@@ -328,9 +333,14 @@ class Database:
             fair_share,
         )
 
-    def unit_of_work(self, owner: Owner | None = None) -> UnitOfWork:
+    def unit_of_work(self, owner: Owner | None = None, *, read_only: bool = False) -> UnitOfWork:
         return UnitOfWork(
-            self.session_factory, self.sign_in_limits, owner, self.registration_limits, self.fair_share
+            self.reading_session_factory if read_only else self.session_factory,
+            self.sign_in_limits,
+            owner,
+            self.registration_limits,
+            self.fair_share,
+            read_only=read_only,
         )
 
     def admit(self, identity: Identity) -> Owner:
