@@ -7,9 +7,6 @@ Every resource row carries a ``version`` that goes up by one on each change; its
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import sqlalchemy as sa
 
 from models.errors import PreconditionFailed
 
@@ -31,11 +28,11 @@ class VersionPrecondition:
     def accepts(self, version: int) -> bool:
         return self.any_version or version in self.versions
 
-    def condition(self, version: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
-        """The SQL form of ``accepts``: no condition for ``*``."""
+    def versions_to_match(self) -> list[int] | None:
+        """The versions a change may find, for a SQL condition; None for ``*`` (no condition)."""
         if self.any_version:
-            return []
-        return [version.in_(sorted(v for v in self.versions if 0 <= v <= _LARGEST_VERSION))]
+            return None
+        return sorted(version for version in self.versions if 0 <= version <= _LARGEST_VERSION)
 
 
 # None: the request set no condition.

@@ -38,7 +38,7 @@ def end_of_list(session: Session, list_id: UUID) -> int:
     return int(position)
 
 
-def end_of_list_sql(list_id: UUID) -> sa.ScalarSelect[Any]:
+def end_of_list_sql(list_id: UUID | sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
     """``end_of_list`` as a subquery, for a statement that moves a task there itself."""
     return (
         sa.select(func.coalesce(func.max(col(Task.position)), 0) + GAP)

@@ -9,7 +9,6 @@ go through the ORM.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,10 +19,11 @@ from sqlmodel import Session, col, select
 from models.concurrency import Precondition, check_precondition
 from models.errors import ListingTooSlow, PreconditionFailed, TaskNotFound, TaskQuotaExceeded
 from models.fair_share import DEFAULT_FAIR_SHARE, FairShare
-from models.manual_order import end_of_list, end_of_list_sql, position_after
-from models.task import Task, TaskCreate, TaskStatus, TaskUpdate
+from models.manual_order import end_of_list, position_after
+from models.task import Task, TaskCreate, TaskUpdate
 from models.task_query import TaskFilters, TaskOrder, listing_limits, statement_timed_out
 from models.task_rows import TASK_COLUMNS, TASKS, TaskRow
+from models.task_statements import TaskChange, change_task, delete_task, get_task
 from models.timestamps import utc_now
 from models.todo_list_repository import TodoListRepository
 from models.user import Owner
@@ -36,25 +36,6 @@ _TASKS_HELD = sa.text(
     "SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = :owner LIMIT :quota) AS held)"
     " FROM users WHERE id = :owner FOR UPDATE"
 )
-
-
-def _status_change(status: TaskStatus, now: datetime) -> dict[str, Any]:
-    """A new status, ``completed_at`` consistent with it (the table's CHECK insists): set when the
-    task becomes completed, kept while it stays completed, cleared otherwise."""
-    completed = status == TaskStatus.COMPLETED
-    return {
-        "status": status.value,
-        "completed_at": sa.func.coalesce(TASKS.c.completed_at, now) if completed else None,
-    }
-
-
-def _tags_change(tags: list[str]) -> dict[str, Any]:
-    """``tags`` already normalized (the input models do it), and their keys for the tag filter."""
-    return {"tags": tags, "tag_keys": [tag.lower() for tag in tags]}
-
-
-def _meets(precondition: Precondition) -> list[sa.ColumnElement[bool]]:
-    return [] if precondition is None else precondition.condition(TASKS.c.version)
 
 
 class TaskRepository:
@@ -70,13 +51,16 @@ class TaskRepository:
         self._lists = lists
         self._fair_share = fair_share
 
-    def _execute(self, statement: sa.Executable) -> sa.CursorResult[Any]:
+    def _execute(
+        self, statement: sa.Executable, parameters: dict[str, Any] | None = None
+    ) -> sa.CursorResult[Any]:
         """On the session's connection, in its transaction if it has one, past ``Session.execute``,
         whose ORM layer cost more than the statement itself."""
-        return self._session.connection().execute(statement)
+        return self._session.connection().execute(statement, parameters)
 
-    def _owned(self, task_id: UUID) -> tuple[sa.ColumnElement[bool], ...]:
-        return (TASKS.c.id == task_id, TASKS.c.user_id == self._owner.id)
+    def _owned(self, task_id: UUID) -> dict[str, Any]:
+        """The parameters that scope a statement of ``models.task_statements`` to this owner."""
+        return {"task_id": task_id, "owner": self._owner.id}
 
     def page(
         self, filters: TaskFilters, order: TaskOrder, limit: int, after: list[Any] | None = None
@@ -126,49 +110,46 @@ class TaskRepository:
         return task
 
     def get(self, task_id: UUID) -> TaskRow:
-        row = self._execute(sa.select(*TASK_COLUMNS).where(*self._owned(task_id))).first()
+        row = self._execute(get_task(), self._owned(task_id)).first()
         if row is None:
             raise TaskNotFound(task_id)
         return row
 
     def replace(self, task_id: UUID, data: TaskCreate, precondition: Precondition = None) -> TaskRow:
-        now = utc_now()
-        changes = {
-            "title": data.title,
-            "description": data.description,
-            "priority": data.priority.value,
-            "due_at": data.due_at,
-            **_status_change(data.status, now),
-        }
+        change = TaskChange()
+        for column in ("title", "description", "due_at"):
+            change.set(column, getattr(data, column))
+        change.set("priority", data.priority.value)
+        change.set_status(data.status)
         if data.list_id is not None:
-            changes.update(self._into_list(data.list_id))
+            change.move_into(self._lists.for_task(data.list_id))
         if data.tags is not None:
-            changes.update(_tags_change(data.tags))
-        return self._change(task_id, changes, precondition, now)
+            change.set_tags(data.tags)
+        return self._change(task_id, change, precondition)
 
     def update(self, task_id: UUID, patch: TaskUpdate, precondition: Precondition = None) -> TaskRow:
-        now = utc_now()
-        changes = patch.model_dump(include=patch.model_fields_set, exclude={"status", "list_id", "tags"})
+        change = TaskChange()
+        fields = patch.model_dump(include=patch.model_fields_set, exclude={"status", "list_id", "tags"})
+        for column, value in fields.items():
+            change.set(column, value)
         if patch.list_id is not None:
-            changes.update(self._into_list(patch.list_id))
+            change.move_into(self._lists.for_task(patch.list_id))
         if patch.tags is not None:
-            changes.update(_tags_change(patch.tags))
+            change.set_tags(patch.tags)
         if patch.status is not None:
-            changes.update(_status_change(patch.status, now))
-        return self._change(task_id, changes, precondition, now)
+            change.set_status(patch.status)
+        return self._change(task_id, change, precondition)
 
     def toggle_completion(self, task_id: UUID, precondition: Precondition = None) -> TaskRow:
-        now = utc_now()
-        completed = TASKS.c.status == TaskStatus.COMPLETED.value
-        changes = {
-            "status": sa.case((completed, TaskStatus.PENDING.value), else_=TaskStatus.COMPLETED.value),
-            "completed_at": sa.case((completed, sa.null()), else_=now),
-        }
-        return self._change(task_id, changes, precondition, now)
+        change = TaskChange()
+        change.compute("status", "toggled_status")
+        change.compute("completed_at", "toggled_completed_at")
+        return self._change(task_id, change, precondition)
 
     def delete(self, task_id: UUID, precondition: Precondition = None) -> None:
-        statement = sa.delete(TASKS).where(*self._owned(task_id), *_meets(precondition))
-        self._change_one(task_id, statement.returning(TASKS.c.id), precondition)
+        versions = precondition.versions_to_match() if precondition is not None else None
+        statement = delete_task(conditional=versions is not None)
+        self._changed_row(task_id, statement, {"versions": versions}, precondition)
 
     def move(
         self, task_id: UUID, after: UUID | None, list_id: UUID | None, precondition: Precondition = None
@@ -185,46 +166,29 @@ class TaskRepository:
         self._session.flush()
         return task
 
-    def _into_list(self, list_id: UUID) -> dict[str, Any]:
-        """Moved to another list by a patch or a replacement: it goes to the end of that list (a
-        task already in it stays where it is). The list must be the owner's, and is locked
-        against deletion until commit (``for_task``)."""
-        target = self._lists.for_task(list_id)
-        stays = TASKS.c.list_id == target
-        return {
-            "list_id": target,
-            "position": sa.case((stays, TASKS.c.position), else_=end_of_list_sql(target)),
-        }
+    def _change(self, task_id: UUID, change: TaskChange, precondition: Precondition) -> TaskRow:
+        """A list move by PUT or PATCH has checked and locked the list (``for_task``) already."""
+        versions = precondition.versions_to_match() if precondition is not None else None
+        statement = change_task(change.shape, conditional=versions is not None)
+        parameters = {**change.parameters, "now": utc_now(), "versions": versions}
+        return self._changed_row(task_id, statement, parameters, precondition)
 
-    def _change(
-        self, task_id: UUID, changes: dict[str, Any], precondition: Precondition, now: datetime
+    def _changed_row(
+        self, task_id: UUID, statement: sa.Select[Any], parameters: dict[str, Any], precondition: Precondition
     ) -> TaskRow:
-        statement = (
-            sa.update(TASKS)
-            .where(*self._owned(task_id), *_meets(precondition))
-            .values(**changes, updated_at=now, version=TASKS.c.version + 1)
-            .returning(*TASK_COLUMNS)
-        )
-        return self._change_one(task_id, statement, precondition)
-
-    def _change_one(
-        self, task_id: UUID, change: sa.Update | sa.Delete, precondition: Precondition
-    ) -> TaskRow:
-        """Run ``change`` (returning the row it changed) as one statement with the If-Match
-        condition in its WHERE, and say why it changed nothing.
+        """Run a change (``models.task_statements``): one statement with the If-Match condition in
+        its WHERE, returning the row it changed; and say why it changed nothing.
 
         PostgreSQL re-checks that WHERE on the newest version of the row once the row lock is
         granted, so of two writers sending the same version exactly one gets through. The same
-        statement also looks the task up as it was when the statement began (``seen``): a task
+        statement also looks the task up as it was when the statement began (``seen_id``): a task
         seen but not changed either failed the condition or was deleted by a writer we waited for;
         a conditional request then lost a race (412); otherwise (or not seen at all) there is no
         such task (404). No second round trip, on success or failure.
         """
-        changed = change.cte("changed")
-        seen = sa.select(TASKS.c.id.label("seen_id")).where(*self._owned(task_id)).cte("seen")
-        row = self._execute(
-            sa.select(seen.c.seen_id, *changed.c).select_from(seen.outerjoin(changed, sa.true()))
-        ).first()
+        if parameters["versions"] is None:
+            del parameters["versions"]
+        row = self._execute(statement, {**parameters, **self._owned(task_id)}).first()
         if row is None or (row.id is None and precondition is None):
             raise TaskNotFound(task_id)
         if row.id is None:
