@@ -38,6 +38,12 @@ _TASKS_HELD = sa.text(
 )
 
 
+def _version_condition(precondition: Precondition) -> dict[str, Any]:
+    """The ``versions`` parameter of a conditional change; none without If-Match or with ``*``."""
+    versions = precondition.versions_to_match() if precondition is not None else None
+    return {} if versions is None else {"versions": versions}
+
+
 class TaskRepository:
     def __init__(
         self,
@@ -147,9 +153,8 @@ class TaskRepository:
         return self._change(task_id, change, precondition)
 
     def delete(self, task_id: UUID, precondition: Precondition = None) -> None:
-        versions = precondition.versions_to_match() if precondition is not None else None
-        statement = delete_task(conditional=versions is not None)
-        self._changed_row(task_id, statement, {"versions": versions}, precondition)
+        condition = _version_condition(precondition)
+        self._changed_row(task_id, delete_task(conditional=bool(condition)), condition, precondition)
 
     def move(
         self, task_id: UUID, after: UUID | None, list_id: UUID | None, precondition: Precondition = None
@@ -168,9 +173,9 @@ class TaskRepository:
 
     def _change(self, task_id: UUID, change: TaskChange, precondition: Precondition) -> TaskRow:
         """A list move by PUT or PATCH has checked and locked the list (``for_task``) already."""
-        versions = precondition.versions_to_match() if precondition is not None else None
-        statement = change_task(change.shape, conditional=versions is not None)
-        parameters = {**change.parameters, "now": utc_now(), "versions": versions}
+        condition = _version_condition(precondition)
+        statement = change_task(change.shape, conditional=bool(condition))
+        parameters = {**change.parameters, **condition, "now": utc_now()}
         return self._changed_row(task_id, statement, parameters, precondition)
 
     def _changed_row(
@@ -186,8 +191,6 @@ class TaskRepository:
         a conditional request then lost a race (412); otherwise (or not seen at all) there is no
         such task (404). No second round trip, on success or failure.
         """
-        if parameters["versions"] is None:
-            del parameters["versions"]
         row = self._execute(statement, {**parameters, **self._owned(task_id)}).first()
         if row is None or (row.id is None and precondition is None):
             raise TaskNotFound(task_id)
