@@ -93,7 +93,7 @@ def create_token(body: dict[str, Any]) -> HandlerResult:
 
 
 def get_current_user() -> HandlerResult:
-    with database().unit_of_work() as uow:
+    with database().unit_of_work(read_only=True) as uow:
         user = _public(uow.users.get(authenticated_owner()))
     return json_result(user, headers=NO_STORE)
 

@@ -6,7 +6,9 @@ from connexion import request
 from starlette.responses import Response
 from werkzeug.http import parse_etags
 
-from models.concurrency import Precondition, entity_tag
+from models.concurrency import Precondition, VersionPrecondition, entity_tag
+
+_VERSION_DIGITS = 10  # 2**31 - 1, the largest version, has 10 digits
 
 
 def if_match() -> Precondition:
@@ -16,7 +18,19 @@ def if_match() -> Precondition:
     if header is None:
         return None
     tags = parse_etags(header)
-    return lambda version: tags.star_tag or tags.contains(str(version))
+    if tags.star_tag:
+        return VersionPrecondition(any_version=True)
+    return VersionPrecondition(versions=frozenset(_versions(tags.as_set(include_weak=False))))
+
+
+def _versions(tags: set[str]) -> list[int]:
+    """The versions these strong tags name: only a tag that is exactly a version's text ("3", not
+    "03"), as comparing the strings would; a tag longer than any version names none."""
+    return [
+        int(tag)
+        for tag in tags
+        if tag.isascii() and tag.isdigit() and len(tag) <= _VERSION_DIGITS and str(int(tag)) == tag
+    ]
 
 
 def none_match(version: int) -> bool:

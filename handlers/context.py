@@ -44,13 +44,14 @@ def authenticated_owner() -> Owner:
     return owner
 
 
-def owners_unit_of_work(path_user_id: str) -> UnitOfWork:
+def owners_unit_of_work(path_user_id: str, *, read_only: bool = False) -> UnitOfWork:
     """A unit of work on the data of ``{user_id}``, after checking it is the token's subject
     (NotTheOwner otherwise); the data is the token's user's, found by (issuer, subject).
+    ``read_only``: for an operation that only reads, in one statement (see ``UnitOfWork``).
 
     This is the one place that decides whose tasks a request may touch.
     """
     owner = authenticated_owner()
     if owner.public_id != path_user_id:
         raise NotTheOwner
-    return database().unit_of_work(owner)
+    return database().unit_of_work(owner, read_only=read_only)

@@ -50,7 +50,7 @@ def create_list(user_id: str, body: dict[str, Any]) -> HandlerResult:
 
 
 def get_list(user_id: str, list_id: str) -> HandlerResult | Response:
-    with owners_unit_of_work(user_id) as uow:
+    with owners_unit_of_work(user_id, read_only=True) as uow:
         todo_list = uow.lists.get(UUID(list_id))
         return not_modified(todo_list.version) or _list_result(todo_list)
 

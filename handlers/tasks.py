@@ -15,16 +15,13 @@ from handlers.paging import Listing
 from models.concurrency import entity_tag
 from models.idempotency import StoredResponse
 from models.input import parse_input
-from models.task import Task, TaskCreate, TaskPublic, TaskUpdate
+from models.task import Task, TaskCreate, TaskUpdate
 from models.task_query import TaskFilters, TaskOrder
+from models.task_rows import TaskRow, task_json
 
 
-def _public(task: Task, user_id: str) -> dict[str, Any]:
-    return TaskPublic.of(task, user_id=user_id).model_dump(mode="json")
-
-
-def _task_result(task: Task, user_id: str) -> HandlerResult:
-    return json_result(_public(task, user_id), 200, {"ETag": entity_tag(task.version)})
+def _task_result(task: TaskRow | Task, user_id: str) -> HandlerResult:
+    return json_result(task_json(task, user_id), 200, {"ETag": entity_tag(task.version)})
 
 
 def list_tasks(
@@ -33,9 +30,9 @@ def list_tasks(
     parsed = parse_input(TaskFilters, filters)
     listing = Listing(user=user_id, sort=sort, filters=parsed.model_dump(mode="json", exclude_none=True))
     after = listing.start_after(cursor)
-    with owners_unit_of_work(user_id) as uow, services().listing_slots.hold(user_id):
+    with owners_unit_of_work(user_id, read_only=True) as uow, services().listing_slots.hold(user_id):
         tasks, next_position = uow.tasks.page(parsed, TaskOrder.parse(sort), limit, after)
-        items = [_public(task, user_id) for task in tasks]
+    items = [task_json(task, user_id) for task in tasks]
     return listing.page(items, next_position)
 
 
@@ -47,16 +44,16 @@ def create_task(user_id: str, body: dict[str, Any]) -> HandlerResult:
             task = uow.tasks.add(data)
             location = f"/api/{quote(user_id, safe='')}/tasks/{task.id}"
             return StoredResponse(
-                201, _public(task, user_id), {"Location": location, "ETag": entity_tag(task.version)}
+                201, task_json(task, user_id), {"Location": location, "ETag": entity_tag(task.version)}
             )
 
         return create_once(uow, body, create, resource="task")
 
 
 def get_task(user_id: str, task_id: str) -> HandlerResult | Response:
-    with owners_unit_of_work(user_id) as uow:
+    with owners_unit_of_work(user_id, read_only=True) as uow:
         task = uow.tasks.get(UUID(task_id))
-        return not_modified(task.version) or _task_result(task, user_id)
+    return not_modified(task.version) or _task_result(task, user_id)
 
 
 def replace_task(user_id: str, task_id: str, body: dict[str, Any]) -> HandlerResult:

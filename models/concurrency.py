@@ -6,12 +6,37 @@ Every resource row carries a ``version`` that goes up by one on each change; its
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 
 from models.errors import PreconditionFailed
 
-# Whether a change may go ahead, given the resource's current version (If-Match, in HTTP terms).
-Precondition = Callable[[int], bool] | None
+# A version column is an integer: a larger tag names no version.
+_LARGEST_VERSION = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class VersionPrecondition:
+    """What a change demands of the resource's current version (If-Match, in HTTP terms): that it
+    exists (``*``), or that its version is one of ``versions`` (possibly none).
+
+    A value, not a callable, so that a single ``UPDATE ... WHERE`` can carry it to PostgreSQL.
+    """
+
+    any_version: bool = False
+    versions: frozenset[int] = frozenset()
+
+    def accepts(self, version: int) -> bool:
+        return self.any_version or version in self.versions
+
+    def versions_to_match(self) -> list[int] | None:
+        """The versions a change may find, for a SQL condition; None for ``*`` (no condition)."""
+        if self.any_version:
+            return None
+        return sorted(version for version in self.versions if 0 <= version <= _LARGEST_VERSION)
+
+
+# None: the request set no condition.
+Precondition = VersionPrecondition | None
 
 
 def entity_tag(version: int) -> str:
@@ -22,5 +47,5 @@ def entity_tag(version: int) -> str:
 def check_precondition(precondition: Precondition, version: int) -> None:
     """Raise PreconditionFailed unless ``precondition`` accepts ``version``. Call it with the row
     locked, so that of two writers sending the same version exactly one gets through."""
-    if precondition is not None and not precondition(version):
+    if precondition is not None and not precondition.accepts(version):
         raise PreconditionFailed

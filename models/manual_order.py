@@ -9,6 +9,7 @@ feed carries the new positions to offline clients.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -32,8 +33,18 @@ _RENUMBER = sa.text(
 
 def end_of_list(session: Session, list_id: UUID) -> int:
     """A position after every task in the list."""
-    last = session.scalar(select(func.max(Task.position)).where(col(Task.list_id) == list_id))
-    return (last or 0) + GAP
+    position = session.scalar(sa.select(end_of_list_sql(list_id)))
+    assert position is not None
+    return int(position)
+
+
+def end_of_list_sql(list_id: UUID | sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+    """``end_of_list`` as a subquery, for a statement that moves a task there itself."""
+    return (
+        sa.select(func.coalesce(func.max(col(Task.position)), 0) + GAP)
+        .where(col(Task.list_id) == list_id)
+        .scalar_subquery()
+    )
 
 
 def position_after(session: Session, owner_id: str, list_id: UUID, after: UUID | None, moving: UUID) -> int:

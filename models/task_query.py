@@ -11,8 +11,9 @@ from uuid import UUID
 import sqlalchemy as sa
 from pydantic import AwareDatetime
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
-from sqlmodel import Session, SQLModel, col
+from sqlmodel import SQLModel, col
 
+from models.statement_settings import for_statement
 from models.tags import tag_key
 from models.task import (
     DUE_AT_NULLS_LAST_ASCENDING,
@@ -88,20 +89,15 @@ def _matches_text(query: str, owner_id: str) -> sa.ColumnElement[bool]:
     return owner_lexemes.op("@@")(every_word)
 
 
-def limit_statement_time(session: Session, timeout_ms: int) -> None:
-    """Give the rest of this transaction's statements ``timeout_ms`` each, and one backend each.
+def listing_limits(timeout_ms: int) -> dict[str, Any]:
+    """Execution options for a listing: ``timeout_ms`` at most, and one backend.
 
-    ``set_config(..., is_local => true)`` is ``SET LOCAL``: it ends with the transaction, so it
-    works through a transaction-mode pooler (PgBouncer, Neon's) and never leaks to the next user
-    of the pooled connection. Parallel workers are off because a search that takes three backends
-    takes them from other users. Both cost one round trip (measured in docs/performance.md).
+    The settings travel with the query itself (``models.statement_settings``), so they cost no
+    round trip and end with it, through a transaction-mode pooler (PgBouncer, Neon's) too.
+    Parallel workers are off because a search that takes three backends takes them from other
+    users.
     """
-    session.execute(
-        sa.select(
-            sa.func.set_config("statement_timeout", str(timeout_ms), sa.true()),
-            sa.func.set_config("max_parallel_workers_per_gather", "0", sa.true()),
-        )
-    )
+    return for_statement(statement_timeout=timeout_ms, max_parallel_workers_per_gather=0)
 
 
 QUERY_CANCELED = "57014"  # SQLSTATE of a statement cancelled by statement_timeout
@@ -154,7 +150,7 @@ class TaskOrder:
         position_row = sa.tuple_(bound, sa.literal(UUID(task_id)))
         return row < position_row if self.descending else row > position_row
 
-    def position_of(self, task: Task) -> list[Any]:
+    def position_of(self, task: Task | sa.Row[Any]) -> list[Any]:
         """The task's place in this order, as JSON-ready values (it goes into a cursor)."""
         value: Any = getattr(task, _COLUMNS[self.field])
         if isinstance(value, datetime):

@@ -1,9 +1,14 @@
-"""Every task query, scoped to one owner: no method can reach another owner's rows."""
+"""Every task query, scoped to one owner: no method can reach another owner's rows.
+
+Reads and changes are Core statements answered with rows (``models.task_rows``), not ORM objects;
+a change is one ``UPDATE/DELETE ... RETURNING`` with the If-Match condition in its WHERE, never a
+locked read followed by a write. Creation and manual moves, which read other rows first, still
+go through the ORM.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,8 +20,10 @@ from models.concurrency import Precondition, check_precondition
 from models.errors import ListingTooSlow, PreconditionFailed, TaskNotFound, TaskQuotaExceeded
 from models.fair_share import DEFAULT_FAIR_SHARE, FairShare
 from models.manual_order import end_of_list, position_after
-from models.task import Task, TaskCreate, TaskStatus, TaskUpdate
-from models.task_query import TaskFilters, TaskOrder, limit_statement_time, statement_timed_out
+from models.task import Task, TaskCreate, TaskUpdate
+from models.task_query import TaskFilters, TaskOrder, listing_limits, statement_timed_out
+from models.task_rows import TASK_COLUMNS, TASKS, TaskRow
+from models.task_statements import TaskChange, change_task, delete_task, get_task
 from models.timestamps import utc_now
 from models.todo_list_repository import TodoListRepository
 from models.user import Owner
@@ -29,6 +36,12 @@ _TASKS_HELD = sa.text(
     "SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = :owner LIMIT :quota) AS held)"
     " FROM users WHERE id = :owner FOR UPDATE"
 )
+
+
+def _version_condition(precondition: Precondition) -> dict[str, Any]:
+    """The ``versions`` parameter of a conditional change; none without If-Match or with ``*``."""
+    versions = precondition.versions_to_match() if precondition is not None else None
+    return {} if versions is None else {"versions": versions}
 
 
 class TaskRepository:
@@ -44,18 +57,31 @@ class TaskRepository:
         self._lists = lists
         self._fair_share = fair_share
 
+    def _execute(
+        self, statement: sa.Executable, parameters: dict[str, Any] | None = None
+    ) -> sa.CursorResult[Any]:
+        """On the session's connection, in its transaction if it has one, past ``Session.execute``,
+        whose ORM layer cost more than the statement itself."""
+        return self._session.connection().execute(statement, parameters)
+
+    def _owned(self, task_id: UUID) -> dict[str, Any]:
+        """The parameters that scope a statement of ``models.task_statements`` to this owner."""
+        return {"task_id": task_id, "owner": self._owner.id}
+
     def page(
         self, filters: TaskFilters, order: TaskOrder, limit: int, after: list[Any] | None = None
-    ) -> tuple[Sequence[Task], list[Any] | None]:
+    ) -> tuple[Sequence[TaskRow], list[Any] | None]:
         """Up to ``limit`` matching tasks in ``order`` after the position ``after``, and the
         position the next page starts after (None on the last page)."""
-        query = select(Task).where(Task.user_id == self._owner.id, *filters.conditions(self._owner.id))
+        query = sa.select(*TASK_COLUMNS).where(
+            TASKS.c.user_id == self._owner.id, *filters.conditions(self._owner.id)
+        )
         if after is not None:
             query = query.where(order.after(after))
         timeout_ms = self._fair_share.listing_timeout_ms
-        limit_statement_time(self._session, timeout_ms)
+        query = query.order_by(*order.order_by()).limit(limit + 1)
         try:
-            rows = self._session.exec(query.order_by(*order.order_by()).limit(limit + 1)).all()
+            rows = self._execute(query.execution_options(**listing_limits(timeout_ms))).all()
         except sa.exc.DBAPIError as error:
             if statement_timed_out(error):
                 raise ListingTooSlow(timeout_ms) from None
@@ -89,75 +115,92 @@ class TaskRepository:
         self._session.flush()
         return task
 
-    def get(self, task_id: UUID, *, for_update: bool = False) -> Task:
-        query = select(Task).where(Task.id == task_id, Task.user_id == self._owner.id)
-        if for_update:
-            query = query.with_for_update()
-        task = self._session.exec(query).first()
-        if task is None:
+    def get(self, task_id: UUID) -> TaskRow:
+        row = self._execute(get_task(), self._owned(task_id)).first()
+        if row is None:
             raise TaskNotFound(task_id)
-        return task
+        return row
 
-    def replace(self, task_id: UUID, data: TaskCreate, precondition: Precondition = None) -> Task:
-        task = self._get_for_change(task_id, precondition)
-        now = utc_now()
-        task.title = data.title
-        task.description = data.description
-        task.priority = data.priority
-        task.due_at = data.due_at
+    def replace(self, task_id: UUID, data: TaskCreate, precondition: Precondition = None) -> TaskRow:
+        change = TaskChange()
+        for column in ("title", "description", "due_at"):
+            change.set(column, getattr(data, column))
+        change.set("priority", data.priority.value)
+        change.set_status(data.status)
         if data.list_id is not None:
-            self._into_list(task, data.list_id)
+            change.move_into(self._lists.for_task(data.list_id))
         if data.tags is not None:
-            task.set_tags(data.tags)
-        task.set_status(data.status, now)
-        return self._touch(task, now)
+            change.set_tags(data.tags)
+        return self._change(task_id, change, precondition)
 
-    def update(self, task_id: UUID, patch: TaskUpdate, precondition: Precondition = None) -> Task:
-        task = self._get_for_change(task_id, precondition)
-        now = utc_now()
-        changes = patch.model_dump(include=patch.model_fields_set, exclude={"status", "list_id", "tags"})
+    def update(self, task_id: UUID, patch: TaskUpdate, precondition: Precondition = None) -> TaskRow:
+        change = TaskChange()
+        fields = patch.model_dump(include=patch.model_fields_set, exclude={"status", "list_id", "tags"})
+        for column, value in fields.items():
+            change.set(column, value)
         if patch.list_id is not None:
-            self._into_list(task, patch.list_id)
+            change.move_into(self._lists.for_task(patch.list_id))
         if patch.tags is not None:
-            task.set_tags(patch.tags)
-        for field, value in changes.items():
-            setattr(task, field, value)
+            change.set_tags(patch.tags)
         if patch.status is not None:
-            task.set_status(patch.status, now)
-        return self._touch(task, now)
+            change.set_status(patch.status)
+        return self._change(task_id, change, precondition)
+
+    def toggle_completion(self, task_id: UUID, precondition: Precondition = None) -> TaskRow:
+        change = TaskChange()
+        change.compute("status", "toggled_status")
+        change.compute("completed_at", "toggled_completed_at")
+        return self._change(task_id, change, precondition)
+
+    def delete(self, task_id: UUID, precondition: Precondition = None) -> None:
+        condition = _version_condition(precondition)
+        self._changed_row(task_id, delete_task(conditional=bool(condition)), condition, precondition)
 
     def move(
         self, task_id: UUID, after: UUID | None, list_id: UUID | None, precondition: Precondition = None
     ) -> Task:
         """Place the task right after task ``after`` (None: first) in ``list_id`` (None: its own)."""
-        task = self._get_for_change(task_id, precondition)
+        task = self._locked(task_id, precondition)
         target = self._lists.for_task(list_id) if list_id is not None else task.list_id
         self._lists.lock_order(target)
         task.position = position_after(self._session, self._owner.id, target, after, task.id)
         task.list_id = target
-        return self._touch(task, utc_now())
-
-    def _into_list(self, task: Task, list_id: UUID) -> None:
-        """Moved to another list by a patch or a replacement: it goes to the end of that list."""
-        target = self._lists.for_task(list_id)
-        if target != task.list_id:
-            task.list_id = target
-            task.position = end_of_list(self._session, target)
-
-    def toggle_completion(self, task_id: UUID, precondition: Precondition = None) -> Task:
-        task = self._get_for_change(task_id, precondition)
-        now = utc_now()
-        completed = task.status == TaskStatus.COMPLETED
-        task.set_status(TaskStatus.PENDING if completed else TaskStatus.COMPLETED, now)
-        return self._touch(task, now)
-
-    def delete(self, task_id: UUID, precondition: Precondition = None) -> None:
-        self._session.delete(self._get_for_change(task_id, precondition))
+        task.updated_at = utc_now()
+        task.version += 1
+        self._session.add(task)
         self._session.flush()
+        return task
 
-    def _get_for_change(self, task_id: UUID, precondition: Precondition) -> Task:
-        """The task, locked until commit. The precondition is checked once the lock is held, so
-        of two writers sending the same version, exactly one gets through.
+    def _change(self, task_id: UUID, change: TaskChange, precondition: Precondition) -> TaskRow:
+        """A list move by PUT or PATCH has checked and locked the list (``for_task``) already."""
+        condition = _version_condition(precondition)
+        statement = change_task(change.shape, conditional=bool(condition))
+        parameters = {**change.parameters, **condition, "now": utc_now()}
+        return self._changed_row(task_id, statement, parameters, precondition)
+
+    def _changed_row(
+        self, task_id: UUID, statement: sa.Select[Any], parameters: dict[str, Any], precondition: Precondition
+    ) -> TaskRow:
+        """Run a change (``models.task_statements``): one statement with the If-Match condition in
+        its WHERE, returning the row it changed; and say why it changed nothing.
+
+        PostgreSQL re-checks that WHERE on the newest version of the row once the row lock is
+        granted, so of two writers sending the same version exactly one gets through. The same
+        statement also looks the task up as it was when the statement began (``seen_id``): a task
+        seen but not changed either failed the condition or was deleted by a writer we waited for;
+        a conditional request then lost a race (412); otherwise (or not seen at all) there is no
+        such task (404). No second round trip, on success or failure.
+        """
+        row = self._execute(statement, {**parameters, **self._owned(task_id)}).first()
+        if row is None or (row.id is None and precondition is None):
+            raise TaskNotFound(task_id)
+        if row.id is None:
+            raise PreconditionFailed
+        return row
+
+    def _locked(self, task_id: UUID, precondition: Precondition) -> Task:
+        """The task as an object, locked until commit, the precondition checked once the lock is
+        held (a move reads its neighbours before it writes, so it cannot be one statement).
 
         One statement reads the task twice: as it was when the statement began (``seen``) and
         once its lock is granted (``locked``). A task seen but gone by then was deleted by a
@@ -177,11 +220,4 @@ class TaskRepository:
                 raise PreconditionFailed
             raise TaskNotFound(task_id)
         check_precondition(precondition, task.version)
-        return task
-
-    def _touch(self, task: Task, now: datetime) -> Task:
-        task.updated_at = now
-        task.version += 1
-        self._session.add(task)
-        self._session.flush()
         return task

@@ -24,7 +24,13 @@ from models.user_repository import UserRepository
 class UnitOfWork:
     """``with UnitOfWork(...) as uow: ...; uow.commit()`` -- leaving the block without
     ``commit()`` (an exception, an early return) rolls everything back; the session is always
-    closed. Task access exists only for an owner, and only to that owner's tasks."""
+    closed. Task access exists only for an owner, and only to that owner's tasks.
+
+    A ``read_only`` unit of work is for an operation that reads in a single statement (one task,
+    one page): its session is autocommitted, so the driver sends neither ``BEGIN`` nor, at the
+    end, ``ROLLBACK`` (two round trips of three, for a read). It has nothing to commit: each
+    statement is its own transaction, so several statements would not share one snapshot.
+    """
 
     users: UserRepository
 
@@ -35,8 +41,11 @@ class UnitOfWork:
         owner: Owner | None = None,
         registration_limits: RegistrationLimits | None = None,
         fair_share: FairShare = DEFAULT_FAIR_SHARE,
+        *,
+        read_only: bool = False,
     ) -> None:
         self._session_factory = session_factory
+        self._read_only = read_only
         self._sign_in_limits = sign_in_limits
         self._registration_limits = registration_limits
         self._owner = owner
@@ -97,4 +106,6 @@ class UnitOfWork:
         return Registrations(self._session, self._registration_limits)
 
     def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work has nothing to commit")
         self._session.commit()

@@ -13,12 +13,14 @@ from typing import Any
 import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine.interfaces import IsolationLevel
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from models.fair_share import FairShare
 from models.sign_in import SignInLimits
+from models.statement_settings import send_statement_settings
 from models.timestamps import utc_now
 from models.unit_of_work import UnitOfWork
 from models.user import Owner
@@ -157,7 +159,7 @@ def create_database_engine(url: URL, settings: Settings, **overrides: Any) -> En
     if options.get("poolclass") is sa.NullPool:
         for pool_only in ("pool_size", "max_overflow", "pool_timeout"):
             options.pop(pool_only)
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         hide_parameters=True,  # bound values (emails, hashes, search text) never reach a log line
         connect_args={
@@ -166,6 +168,31 @@ def create_database_engine(url: URL, settings: Settings, **overrides: Any) -> En
         },
         **options,
     )
+    _return_to_default_isolation_for_free(engine)
+    send_statement_settings(engine)
+    return engine
+
+
+def _return_to_default_isolation_for_free(engine: Engine) -> None:
+    """Give a connection back its default isolation level without a round trip.
+
+    Admission and reads run autocommitted, so a pooled connection goes in and out of autocommit on
+    every request. SQLAlchemy ends that by setting the default level by name (READ COMMITTED);
+    psycopg2 then remembers an explicit level and, the next time autocommit is switched off, sends
+    ``SET default_transaction_isolation TO DEFAULT`` first (and ``BEGIN ISOLATION LEVEL ...``
+    after): a round trip per request for nothing. The default level is the server's own, so
+    psycopg2's "default" (None) says the same and sends nothing (tests/test_round_trips.py).
+    """
+    dialect = engine.dialect
+    set_named_level = dialect.set_isolation_level
+
+    def set_isolation_level(dbapi_connection: Any, level: IsolationLevel) -> None:
+        if level == dialect.default_isolation_level:
+            dbapi_connection.set_isolation_level(None)
+        else:
+            set_named_level(dbapi_connection, level)
+
+    dialect.set_isolation_level = set_isolation_level  # type: ignore[method-assign]
 
 
 _FIXES = {
@@ -267,6 +294,7 @@ _ROLE_SETTINGS = sa.text(
 class Database:
     engine: Engine
     session_factory: sessionmaker[Session]
+    reading_session_factory: sessionmaker[Session]
     sign_in_limits: SignInLimits
     outages: OutageLog
     registration_limits: RegistrationLimits
@@ -296,6 +324,8 @@ class Database:
         return cls(
             engine,
             sessionmaker(engine, class_=Session, expire_on_commit=False),
+            # Reads run autocommitted: psycopg2 sends no BEGIN, so there is no ROLLBACK to send.
+            sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), class_=Session),
             limits,
             outages,
             registrations,
@@ -303,9 +333,14 @@ class Database:
             fair_share,
         )
 
-    def unit_of_work(self, owner: Owner | None = None) -> UnitOfWork:
+    def unit_of_work(self, owner: Owner | None = None, *, read_only: bool = False) -> UnitOfWork:
         return UnitOfWork(
-            self.session_factory, self.sign_in_limits, owner, self.registration_limits, self.fair_share
+            self.reading_session_factory if read_only else self.session_factory,
+            self.sign_in_limits,
+            owner,
+            self.registration_limits,
+            self.fair_share,
+            read_only=read_only,
         )
 
     def admit(self, identity: Identity) -> Owner:
