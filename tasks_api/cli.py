@@ -131,8 +131,7 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         schema_migrations.upgrade(urls.direct)
         logger.info("Database schema at %s (%s)", schema_migrations.current(urls.direct), masked(urls.direct))
     warn_unless_statement_timeout_applies(urls.serving, settings)
-    # Workers are fresh processes: they read the resolved database (and how many they are, which
-    # sizes their password-hashing pools) from the environment.
+    # Workers are fresh processes: they read the resolved database from the environment.
     os.environ["DATABASE_URL"] = urls.serving.render_as_string(hide_password=False)
     os.environ["DATABASE_URL_UNPOOLED"] = urls.direct.render_as_string(hide_password=False)
     os.environ["JWT_SECRET"] = secret

@@ -1,16 +1,22 @@
 """Registration cannot be turned into unbounded password hashing: a busy hashing pool answers 503
-at once (nothing queued, nothing recorded), and registrations are limited per address and in total."""
+at once (nothing queued, nothing recorded), its slots are shared by every process on the host, and
+registrations are limited per address and in total."""
 
 from __future__ import annotations
 
+import fcntl
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import httpx
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from starlette.testclient import TestClient
 
 from tasks_api.app import create_app
+from tasks_api.password_hashing import HashingSlots
 from tests.api.helpers import assert_problem
 from tests.conftest import settings_for
 
@@ -40,6 +46,45 @@ def test_a_busy_hashing_pool_answers_503_at_once(database_url: URL, engine: sa.E
     assert_problem(second, 503, "service-unavailable")
     assert int(second.headers["retry-after"]) > 0
     assert registration_attempts(engine) == 1  # the refused one recorded nothing
+
+
+@pytest.fixture
+def serve_environment() -> dict[str, str]:
+    return {"TASKS_API_PASSWORD_HASH_CONCURRENCY": "1"}
+
+
+def test_the_hashing_slots_are_shared_by_every_process_on_the_host(
+    served_with_two_workers: str, tmp_path: Path
+) -> None:
+    """Issue 8: each of 2 workers had its own slot, so 2 workers on 2 cores hashed on both cores.
+    Here the one slot is held by this test's process, as a hash in another worker would hold it."""
+    slot = tmp_path / "data" / "password-hashing" / "slot-0"  # the fixture's TASKS_API_DATA_DIR
+    slot.parent.mkdir(parents=True, exist_ok=True)
+    with slot.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # A fresh connection each: whichever worker accepts it, the slot is taken.
+        refused = [httpx.post(f"{served_with_two_workers}/api/users", json=account(n)) for n in range(6)]
+    admitted = httpx.post(f"{served_with_two_workers}/api/users", json=account(9))
+
+    for response in refused:
+        assert_problem(response, 503, "service-unavailable")
+        assert int(response.headers["retry-after"]) > 0
+    assert admitted.status_code == 201
+
+
+def test_a_slot_excludes_every_other_holder_until_given_back(tmp_path: Path) -> None:
+    # Two workers' views of the same folder (separate descriptors, as two processes would have).
+    first, second = HashingSlots(tmp_path, 1), HashingSlots(tmp_path, 1)
+    held = first.take()
+    assert held is not None
+    assert second.take() is None
+    assert first.take() is None  # two threads of one process exclude each other too
+
+    first.give_back(held)
+
+    again = second.take()
+    assert again is not None
+    second.give_back(again)
 
 
 def test_registrations_are_limited_per_address(database_url: URL) -> None:
