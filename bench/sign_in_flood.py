@@ -101,6 +101,24 @@ def process_rss_mib(root: int) -> dict[int, float]:
     return sizes
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids(data_dir: str) -> list[int]:
+    """The embedded PostgreSQL's postmaster and its backends."""
+    postmaster = int((Path(data_dir) / "postgres" / "postmaster.pid").read_text().split()[0])
+    return [postmaster, *process_rss_mib(postmaster)]
+
+
 def breakdown(sizes: dict[int, float]) -> str:
     return ", ".join(f"{label(pid)} {size:.0f}" for pid, size in sorted(sizes.items()))
 
@@ -137,7 +155,10 @@ def address(number: int) -> str:
     return f"127.{1 + number // 62500}.{2 + number // 250 % 250}.{2 + number % 250}"
 
 
-def attack(port: int, size: int, reader_email: str, stop: Event, answers: Queue[Counter[int]]) -> None:
+Answers = Queue[tuple[Counter[int], float]]  # the flood's statuses, and the CPU seconds it used
+
+
+def attack(port: int, size: int, reader_email: str, stop: Event, answers: Answers) -> None:
     """The flood, in a process of its own: ``size`` threads, each with one registration or sign-in
     in flight from a fresh address until ``stop``. It runs at a lower priority (real attackers' CPU
     is not the server's; here client and server share two cores) and on the standard library's
@@ -170,7 +191,8 @@ def attack(port: int, size: int, reader_email: str, stop: Event, answers: Queue[
 
     with ThreadPoolExecutor(size) as pool:
         list(pool.map(keep_one_in_flight, range(size)))
-    answers.put(statuses)
+    used = os.times()
+    answers.put((statuses, used.user + used.system))
 
 
 def read(base: str, path: str, token: str, reads: int, events: tuple[Event, Queue[list[float]]]) -> None:
@@ -188,18 +210,20 @@ def read(base: str, path: str, token: str, reads: int, events: tuple[Event, Queu
     latencies.put(samples)
 
 
-def flood(base: str, size: int, reads: int, process: subprocess.Popen[bytes]) -> None:
+def flood(base: str, data_dir: str, size: int, reads: int, process: subprocess.Popen[bytes]) -> None:
     reader = {"email": "reader@example.com", "name": "Reader", "password": PASSWORD}
     with httpx.Client(base_url=base, timeout=60) as client:
         user_id = client.post("/api/users", json=reader).json()["id"]
         token = client.post("/api/tokens", json={"email": reader["email"], "password": PASSWORD}).json()
         client.get(f"/api/{user_id}/tasks", headers={"Authorization": f"Bearer {token['access_token']}"})
     idle = process_rss_mib(process.pid)
+    server_cpu_before = cpu_seconds(list(idle))
+    database_cpu_before = cpu_seconds(postgres_pids(data_dir))
     print(f"server RSS at idle, MiB: {breakdown(idle)}; total {sum(idle.values()):.0f}")
 
     spawn = multiprocessing.get_context("spawn")
     stop, started = spawn.Event(), spawn.Event()
-    answers: Queue[Counter[int]] = spawn.Queue()
+    answers: Answers = spawn.Queue()
     latencies: Queue[list[float]] = spawn.Queue()
     port = int(base.rsplit(":", 1)[1])
     attacker = spawn.Process(target=attack, args=(port, size, reader["email"], stop, answers))
@@ -219,7 +243,9 @@ def flood(base: str, size: int, reads: int, process: subprocess.Popen[bytes]) ->
         time.sleep(0.05)
     samples = latencies.get(timeout=TIME_LIMIT_SECONDS)
     stop.set()
-    statuses = answers.get(timeout=TIME_LIMIT_SECONDS)
+    statuses, flood_cpu = answers.get(timeout=TIME_LIMIT_SECONDS)
+    server_cpu = cpu_seconds(list(process_rss_mib(process.pid))) - server_cpu_before
+    database_cpu = cpu_seconds(postgres_pids(data_dir)) - database_cpu_before
     elapsed = time.perf_counter() - began
     attacker.join(TIME_LIMIT_SECONDS)
     reader_process.join(TIME_LIMIT_SECONDS)
@@ -233,6 +259,11 @@ def flood(base: str, size: int, reads: int, process: subprocess.Popen[bytes]) ->
         f"max {max(samples):.1f} ms"
     )
     print(f"server RSS at most, MiB: {breakdown(peak)}; total {peak_total:.0f}")
+    print(
+        f"CPU during the flood: server {server_cpu:.1f} s "
+        f"({server_cpu * 1000 / sum(statuses.values()):.1f} ms per answer), "
+        f"PostgreSQL {database_cpu:.1f} s, the flood's client {flood_cpu:.1f} s"
+    )
 
 
 def admission_cost(base: str, data_dir: str, rounds: int) -> None:
@@ -289,7 +320,13 @@ def main() -> None:
     port = free_port()
     process = start(data_dir, port, arguments.workers)
     try:
-        flood(f"http://127.0.0.1:{port}", min(arguments.flood, 400), min(arguments.reads, 5000), process)
+        flood(
+            f"http://127.0.0.1:{port}",
+            data_dir,
+            min(arguments.flood, 400),
+            min(arguments.reads, 5000),
+            process,
+        )
         admission_cost(f"http://127.0.0.1:{port}", data_dir, min(arguments.rounds, 5000))
     finally:
         process.terminate()
