@@ -55,6 +55,14 @@ class HashingSlots:
     def give_back(descriptor: int) -> None:
         os.close(descriptor)  # closing the only descriptor of the description releases the lock
 
+    def any_free(self) -> bool:
+        """Whether a slot was free just now (it may not be by the time anyone takes it)."""
+        slot = self.take()
+        if slot is None:
+            return False
+        self.give_back(slot)
+        return True
+
 
 class PasswordHashing:
     def __init__(self, hasher: PasswordHasher, slots: HashingSlots) -> None:
@@ -75,6 +83,9 @@ class PasswordHashing:
             yield
         finally:
             self._slots.give_back(slot)
+
+    def has_free_slot(self) -> bool:
+        return self._slots.any_free()
 
     def hash(self, password: str) -> str:
         """Inside ``reserved()``: the pool has one thread per slot, so nothing queues."""

@@ -16,7 +16,10 @@ from sqlalchemy.engine import URL
 from starlette.testclient import TestClient
 
 from tasks_api.app import create_app
+from tasks_api.contract import HTTP_METHODS, Contract
+from tasks_api.hashing_shedding import HASHING_OPERATIONS, hashing_routes
 from tasks_api.password_hashing import HashingSlots
+from tasks_api.paths import SPEC_PATH
 from tests.api.helpers import assert_problem
 from tests.conftest import settings_for
 
@@ -89,6 +92,44 @@ def test_a_refused_registration_costs_no_password_estimate(database_url: URL, en
     assert_problem(refused, 503, "service-unavailable")
     assert judged.status_code == 400
     assert registration_attempts(engine) == 0
+
+
+def test_past_capacity_a_hashing_operation_is_refused_before_its_body_is_validated(database_url: URL) -> None:
+    """The flood's refusals cost the server no routing, validation or thread hop (issue 8: another
+    user's reads waited behind them); the refusal still carries every header the service sets."""
+    settings = settings_for(database_url, password_hash_concurrency=1)
+    slots = HashingSlots(settings.password_hashing_dir, 1)
+    with TestClient(create_app(settings)) as http:
+        held = slots.take()
+        assert held is not None
+        refused = [
+            http.post("/api/users", json={"not": "a registration"}),
+            http.post("/api/tokens", json={}),
+            http.put("/api/users/me/password", json={}),  # not even authenticated
+        ]
+        slots.give_back(held)
+
+        judged = http.post("/api/users", json={"not": "a registration"})
+
+    for response in refused:
+        assert_problem(response, 503, "service-unavailable")
+        assert response.headers["retry-after"] == "1"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-request-id"]
+    assert_problem(judged, 400, "validation-error")
+
+
+def test_every_hashing_operation_is_in_the_contract() -> None:
+    contract = Contract.load(SPEC_PATH)
+    operation_ids = {
+        operation["operationId"]
+        for item in contract.document["paths"].values()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    }
+
+    assert operation_ids >= HASHING_OPERATIONS
+    assert len(hashing_routes(contract)) == len(HASHING_OPERATIONS)
 
 
 def test_a_slot_excludes_every_other_holder_until_given_back(tmp_path: Path) -> None:
