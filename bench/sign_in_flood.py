@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import TypeAlias
 
 import httpx
 import sqlalchemy as sa
@@ -155,7 +156,8 @@ def address(number: int) -> str:
     return f"127.{1 + number // 62500}.{2 + number // 250 % 250}.{2 + number % 250}"
 
 
-Answers = Queue[tuple[Counter[int], float]]  # the flood's statuses, and the CPU seconds it used
+# The flood's statuses, and the CPU seconds it used (a string: Queue takes no [] at run time).
+Answers: TypeAlias = "Queue[tuple[Counter[int], float]]"
 
 
 def attack(port: int, size: int, reader_email: str, stop: Event, answers: Answers) -> None:
