@@ -5,7 +5,9 @@ With 200 registrations and sign-ins kept in flight (bench/sign_in_flood.py), eac
 gone through routing, body validation and a hop to the worker's thread pool, where the flood's
 refusals queued ahead of other users' requests: another user's list took 120 ms at the median.
 Here a refusal costs one look at the slots, on the event loop. The look is advisory: a slot seen
-free may be gone when the handler takes one, and the handler then refuses as before.
+free may be gone when the handler takes one, and the handler then refuses as before. Looking takes
+and gives back a free slot within microseconds; a handler that tries that slot at that instant gets
+the same 503 + Retry-After a busy host gives.
 """
 
 from __future__ import annotations
