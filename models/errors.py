@@ -116,7 +116,7 @@ class TooManyRegistrations(DomainError):
 
 
 class PasswordHashingBusy(DomainError):
-    """Every password-hashing slot of this worker is taken: refused at once rather than queued."""
+    """Every password-hashing slot on the host is taken: refused at once rather than queued."""
 
     retry_after_seconds = 1
 

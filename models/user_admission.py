@@ -10,6 +10,7 @@ token makes its subject's row on first sight and refreshes email and name from n
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 
 from models.errors import RequestRateExceeded, TokenRevoked
 from models.user import Owner
+
+logger = logging.getLogger(__name__)
 
 RATE_WINDOW = timedelta(minutes=1)
 
@@ -48,7 +51,8 @@ _ADMIT_EXISTING = sa.text(
 )
 
 # The email is kept only when no other user holds it (a built-in account's address cannot be
-# claimed by a provider's user); the profile follows the newest token.
+# claimed by a provider's user); the profile follows the newest token. ``created`` (no earlier row
+# version: xmax is 0) tells a first sight from a returning user.
 _ADMIT_OR_CREATE = sa.text(
     f"""
     {_ASYNCHRONOUS}
@@ -66,7 +70,7 @@ _ADMIT_OR_CREATE = sa.text(
                     THEN EXCLUDED.name ELSE u.name END,
         profile_issued_at = GREATEST(u.profile_issued_at, EXCLUDED.profile_issued_at)
     WHERE {_NOT_REVOKED}
-    RETURNING {_RETURNED}
+    RETURNING {_RETURNED}, (u.xmax = 0) AS created
     """
 )
 
@@ -100,6 +104,13 @@ def admit(connection: sa.Connection, identity: Identity, requests_per_window: in
         except IntegrityError:
             # Another user took the email in the same instant: this one goes without it.
             row = connection.execute(_ADMIT_OR_CREATE, parameters | {"email": None}).first()
+        if row is not None and row.created and identity.email is not None and row.email is None:
+            # Once, when the user is made: later requests with the same token would say it again.
+            logger.info(
+                "Provider user %r of %s stored without its email: another account has that address",
+                identity.subject,
+                identity.issuer,
+            )
     else:
         row = connection.execute(_ADMIT_EXISTING, parameters).first()
     if row is None:

@@ -6,8 +6,6 @@ words, keyboard patterns), not from a list typed here. Reasons never repeat the 
 
 from __future__ import annotations
 
-from zxcvbn import zxcvbn
-
 from models.errors import WeakPassword
 
 # zxcvbn's scale: 0 "too guessable", 1 "very guessable" (< 10^6 guesses), 2 "somewhat guessable".
@@ -23,6 +21,10 @@ def check_password(password: str, *, email: str, name: str | None, pointer: str 
     if password.strip().casefold() == email.strip().casefold():
         raise WeakPassword(pointer, "is the account's email")
     user_inputs = [email, email.split("@", 1)[0], *([name] if name else [])]
+    # Imported at the first check, not with the app: its word lists take 10 MiB in every worker,
+    # and many workers never see a password.
+    from zxcvbn import zxcvbn
+
     estimate = zxcvbn(password[:ESTIMATED_PREFIX], user_inputs=user_inputs)
     if estimate["score"] < LEAST_ACCEPTED_SCORE:
         raise WeakPassword(pointer, "is too common or too easy to guess; use a longer phrase")

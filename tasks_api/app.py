@@ -29,6 +29,7 @@ from tasks_api.contract import HTTP_METHODS, Contract
 from tasks_api.cors import ContractCORSMiddleware
 from tasks_api.cursors import CursorCodec
 from tasks_api.database import Database, resolve_database_url
+from tasks_api.hashing_shedding import PasswordHashingShedding
 from tasks_api.http_edge import HTTP_LIMITS_STATE_KEY, HttpLimits
 from tasks_api.json_responses import OrjsonJsonifier
 from tasks_api.metrics import Metrics
@@ -162,6 +163,9 @@ def create_app(settings: Settings) -> AsyncApp:
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         header_name=REQUEST_ID_HEADER,
         validator=_acceptable_request_id,
+    )
+    app.add_middleware(
+        PasswordHashingShedding, MiddlewarePosition.BEFORE_EXCEPTION, contract=contract, hashing=hashing
     )
     return app
 

@@ -35,7 +35,7 @@ from models.errors import IdentityProviderUnavailable, RequestRateExceeded, Toke
 from models.timestamps import utc_now
 from models.user import BUILT_IN_ISSUER, EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from models.user_admission import Identity
-from tasks_api.password_hashing import PasswordHashing
+from tasks_api.password_hashing import HashingSlots, PasswordHashing
 from tasks_api.services import Services, services_of
 from tasks_api.settings import ConfigurationError, Settings
 from tasks_api.verified_tokens import VerifiedTokens
@@ -68,11 +68,11 @@ def resolve_jwt_secret(settings: Settings) -> str:
 
 def password_hashing(settings: Settings) -> PasswordHashing:
     """Argon2id (argon2-cffi's defaults, RFC 9106's low-memory profile, unless tuned), at most
-    ``settings.hash_concurrency`` at once in this process."""
+    ``settings.hash_concurrency`` at once on this host (every worker shares the slots)."""
     hasher = PasswordHasher(
         time_cost=settings.password_hash_time_cost, memory_cost=settings.password_hash_memory_kib
     )
-    return PasswordHashing(hasher, settings.hash_concurrency)
+    return PasswordHashing(hasher, HashingSlots(settings.password_hashing_dir, settings.hash_concurrency))
 
 
 class TokenIssuer:

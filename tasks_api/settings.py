@@ -147,8 +147,8 @@ class Settings(BaseSettings):
     password_hash_concurrency: int | None = Field(
         default=None,
         ge=1,
-        description="Password hashes computed at once per worker; past it, 503 at once. "
-        "Unset: all cores but one, shared out between the workers (at least one each).",
+        description="Password hashes computed at once on the host, by all workers together (they "
+        "share slots in the data folder); past it, 503 at once. Unset: all cores but one (at least one).",
     )
     requests_per_user_per_minute: int = Field(
         default=600, ge=1, description="Authenticated requests per user per minute, across all workers."
@@ -245,12 +245,18 @@ class Settings(BaseSettings):
 
     @property
     def hash_concurrency(self) -> int:
-        """Argon2 hashes per worker at once: all cores but one shared out between the workers (at
-        least one each), so hashing leaves a core to serve everything else (each hash holds 64 MiB
-        and a core while it runs)."""
+        """Argon2 hashes at once on the host, all workers together: all cores but one (at least
+        one), so hashing leaves a core to serve everything else (each hash holds 64 MiB and a core
+        while it runs). A per-worker share let 2 workers on 2 cores hash on both cores at once."""
         if self.password_hash_concurrency is not None:
             return self.password_hash_concurrency
-        return max(1, ((os.cpu_count() or 1) - 1) // self.workers)
+        return max(1, (os.cpu_count() or 1) - 1)
+
+    @property
+    def password_hashing_dir(self) -> Path:
+        """The host-wide hashing slots (tasks_api/password_hashing.py): one folder per data folder,
+        so every worker of one ``serve`` shares them."""
+        return (self.data_dir / "password-hashing").resolve()
 
     @property
     def embedded_postgres_dir(self) -> Path:

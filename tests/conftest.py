@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -111,6 +112,10 @@ def truncate_every_table() -> sa.TextClause:
     return sa.text(f"TRUNCATE {names} CASCADE")
 
 
+# Local state (the password-hashing slots) of the apps tests build: this test run's own, so two test
+# runs in one checkout, or a `tasks-api serve` there, never take each other's hashing slots.
+TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="tasks-api-test-data-"))
+atexit.register(shutil.rmtree, TEST_DATA_DIR, ignore_errors=True)
 TEST_JWT_SECRET = "test-only secret, at least thirty-two bytes long"
 TEST_METRICS_TOKEN = "test-only metrics scrape token, 32+ characters"
 # The session's app answers CORS for this origin, so every API test (and the fuzzing) runs with it.
@@ -122,6 +127,7 @@ def settings_for(url: URL, direct_url: URL | None = None, **overrides: object) -
         "DATABASE_URL": url.render_as_string(hide_password=False),
         "DATABASE_URL_UNPOOLED": (direct_url or url).render_as_string(hide_password=False),
         "JWT_SECRET": TEST_JWT_SECRET,
+        "data_dir": TEST_DATA_DIR,
         "validate_responses": True,
         # Argon2id still, with less memory and one pass: registering in tests costs ~1 ms, not 150.
         "password_hash_time_cost": 1,
@@ -231,6 +237,7 @@ def served_with_two_workers(
         "DATABASE_URL_UNPOOLED": database_url.render_as_string(hide_password=False),
         "JWT_SECRET": TEST_JWT_SECRET,
         "TASKS_API_METRICS_TOKEN": TEST_METRICS_TOKEN,
+        "TASKS_API_DATA_DIR": str(tmp_path / "data"),
         **serve_environment,
     }
     yield from tasks_api_serve(env, tmp_path / "serve.log", workers=2)

