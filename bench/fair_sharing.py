@@ -1,6 +1,6 @@
 """Fair sharing: one user with 500,000 tasks searching hard, another user's list must not notice.
 
-    uv run python bench/fair_sharing.py [--tasks 500000] [--searchers 60] [--seconds 30] [--searchers-nice 10]
+    uv run python bench/fair_sharing.py [--tasks 500000] [--searchers 60] [--seconds 60] [--searchers-nice 10]
 
 Starts the service as `tasks-api serve --workers 2` does (see ``serve``) on a fresh embedded
 PostgreSQL, registers two users and gives one of them ``--tasks`` tasks (SQL; a vocabulary of
@@ -183,7 +183,7 @@ def main() -> None:  # noqa: PLR0915  (one linear script: setup, baseline, load,
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=500_000)
     parser.add_argument("--searchers", type=int, default=60)
-    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument(
         "--searchers-nice",
         type=int,

@@ -5,13 +5,18 @@ migrate one at a time, and the later ones find the schema already at head. Calle
 direct URL (``DATABASE_URL_UNPOOLED``); even so the lock is transaction-scoped and the whole
 migration one transaction (PostgreSQL DDL is transactional), so nothing here needs a session
 that a transaction-mode pooler could split.
+
+Workers only ask for the head revision and the database's current one; both are read here without
+importing Alembic (14 MiB in every worker otherwise), which only ``upgrade``/``downgrade`` import.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -19,8 +24,6 @@ from sqlalchemy.engine import URL, Connection
 
 from tasks_api.paths import MIGRATIONS_DIR
 
-# Alembic is imported where it is used, not here: a worker needs it only for the first /ready
-# (the migration head), and importing it was ~8% of a worker's start-up (docs/performance.md).
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -38,12 +41,35 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+def _revision_and_parents(script: Path) -> tuple[str, set[str]]:
+    """A migration's ``revision`` and ``down_revision`` (one, several for a merge, or none), read
+    from its source as the literals Alembic's template writes."""
+    values: dict[str, object] = {}
+    for statement in ast.parse(script.read_text(), str(script)).body:
+        if isinstance(statement, ast.AnnAssign | ast.Assign) and statement.value is not None:
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id in {"revision", "down_revision"}:
+                    values[target.id] = ast.literal_eval(statement.value)
+    revision, down = values["revision"], values.get("down_revision")
+    parents = {down} if isinstance(down, str) else set(down) if isinstance(down, tuple | list) else set()
+    return str(revision), {str(parent) for parent in parents}
+
+
 @functools.cache
 def head_revision() -> str | None:
-    """The newest migration's revision (the scripts do not change while a process runs)."""
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """The newest migration: the one no other names as its ``down_revision`` (what Alembic's
+    ``ScriptDirectory.get_current_head`` answers; tests/test_migrations.py holds them equal)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        revision, its_parents = _revision_and_parents(script)
+        revisions.add(revision)
+        parents |= its_parents
+    heads = revisions - parents
+    if len(heads) > 1:
+        raise RuntimeError(f"the migrations have several heads: {sorted(heads)}; merge them")
+    return next(iter(heads), None)
 
 
 def current_revision(connection: Connection) -> str | None:

@@ -28,8 +28,8 @@ SERVICES_STATE_KEY = "services"
 class Services:
     database: Database
     contract: Contract
-    # Called on /ready, not at start-up: reading the head needs Alembic, which workers otherwise
-    # never import (tasks_api.schema_migrations.head_revision, cached once read).
+    # Called on /ready, not at start-up: it reads the migration files (without Alembic, which
+    # workers never import; tasks_api.schema_migrations.head_revision, cached once read).
     expected_migration: Callable[[], str | None]
     token_verifier: TokenVerifier
     token_issuer: TokenIssuer

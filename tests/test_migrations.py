@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 from sqlmodel import SQLModel
 
@@ -26,6 +27,13 @@ def table_names(url: URL) -> set[str]:
         return set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_the_head_revision_is_alembics() -> None:
+    # Workers read it from the migration files without importing Alembic.
+    alembic_head = ScriptDirectory.from_config(schema_migrations.alembic_config()).get_current_head()
+
+    assert schema_migrations.head_revision() == alembic_head
 
 
 def test_upgrade_downgrade_upgrade(postgres_admin_url: URL) -> None:
