@@ -174,21 +174,26 @@ class TokenVerifier:
         for (HS256 is microseconds of CPU, less than a hop to a worker thread). None: call ``verify``
         off the event loop."""
         identity = self._verified.get(token)
-        if identity is not None or self._jwks is None:
-            return identity or self.verify(token)
+        if identity is not None:
+            return identity
+        return None if self._may_need_key_set(token) else self._verify_and_remember(token)
+
+    def _may_need_key_set(self, token: str) -> bool:
+        if self._jwks is None:
+            return False
         try:
-            algorithm = jwt.get_unverified_header(token).get("alg")
+            return jwt.get_unverified_header(token).get("alg") != BUILT_IN_ALGORITHM
         except jwt.PyJWTError:
-            return self.verify(token)  # refused without any key
-        return self.verify(token) if algorithm == BUILT_IN_ALGORITHM else None
+            return False  # malformed: refused without any key
 
     def verify(self, token: str) -> Identity:
         """Who the token speaks for, or InvalidToken, or IdentityProviderUnavailable. May block
         (fetching a JWKS): call off the event loop unless ``verify_without_waiting`` said otherwise."""
-        identity = self._verified.get(token)
-        if identity is None:
-            identity, expires_at = self._verify_signature(token)
-            self._verified.remember(token, identity, expires_at)
+        return self._verified.get(token) or self._verify_and_remember(token)
+
+    def _verify_and_remember(self, token: str) -> Identity:
+        identity, expires_at = self._verify_signature(token)
+        self._verified.remember(token, identity, expires_at)
         return identity
 
     def _verify_signature(self, token: str) -> tuple[Identity, float]:
