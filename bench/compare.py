@@ -38,9 +38,12 @@ from bench.harness import (
 BEFORE = "tasks-api-before"
 # The load average is the machine's (1 minute, at the end of the run): on a shared machine it says
 # how much of the two cores the services had.
+# CPU per request (the workers', and the whole machine's: PostgreSQL, wrk and the kernel too) is
+# what decides throughput when the cores are busy, and it moves far less than req/s with the load.
 TABLE_HEAD = (
-    "| run | req/s | p50 ms | p95 ms | p99 ms | errors by status | RSS per worker MB | load avg |\n"
-    "|---|---|---|---|---|---|---|---|"
+    "| run | req/s | p50 ms | p95 ms | p99 ms | errors by status | CPU ms/request: workers "
+    "| PostgreSQL | machine | RSS per worker MB | load avg |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -52,6 +55,8 @@ def _row(name: str, result: dict[str, Any], rss: list[float]) -> str:
     return (
         f"| {name} | {result['rps']:.0f} | {result['p50_us'] / 1000:.1f} | {result['p95_us'] / 1000:.1f} "
         f"| {result['p99_us'] / 1000:.1f} | {errors or 'none'} ({result['socket_errors']} socket) "
+        f"| {result.get('worker_cpu_ms', 0):.2f} | {result.get('postgres_cpu_ms', 0):.2f} "
+        f"| {result.get('machine_cpu_ms', 0):.2f} "
         f"| {' / '.join(f'{size:.0f}' for size in rss)} | {os.getloadavg()[0]:.1f} |  <!-- {statuses} -->"
     )
 
@@ -62,17 +67,38 @@ def compare(args: argparse.Namespace, wrk: str, users_lua: Path, services: list[
     for service in services:  # warm each: imports done, pools filled, caches hot
         run_wrk(wrk, service.url, users_lua, seconds=args.warmup, connections=args.connections)
     throughput: dict[str, list[float]] = {service.name: [] for service in services}
+    worker_cpu: dict[str, list[float]] = {service.name: [] for service in services}
+    postgres_cpu: dict[str, list[float]] = {service.name: [] for service in services}
     for round_number in range(1, args.rounds + 1):
         for service in services:
-            result = run_wrk(wrk, service.url, users_lua, seconds=args.seconds, connections=args.connections)
+            result = run_wrk(
+                wrk,
+                service.url,
+                users_lua,
+                seconds=args.seconds,
+                connections=args.connections,
+                service=service,
+                postmaster=args.postmaster,
+            )
             throughput[service.name].append(result["rps"])
+            worker_cpu[service.name].append(result["worker_cpu_ms"])
+            postgres_cpu[service.name].append(result["postgres_cpu_ms"])
             print(_row(f"{service.name} #{round_number}", result, service.worker_rss_mb()), flush=True)
     medians = {name: statistics.median(values) for name, values in throughput.items()}
+    cpu = {name: statistics.median(values) for name, values in worker_cpu.items()}
     print("\nmedian throughput: " + ", ".join(f"{name} {rps:.0f} req/s" for name, rps in medians.items()))
+    print("median worker CPU per request: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in cpu.items()))
+    print(
+        "median PostgreSQL CPU per request: "
+        + ", ".join(f"{name} {statistics.median(ms):.2f} ms" for name, ms in postgres_cpu.items())
+    )
     if "fastapi" in medians:
         for name, rps in medians.items():
             if name != "fastapi":
-                print(f"ratio {name} / fastapi: {rps / medians['fastapi']:.2f}x")
+                print(
+                    f"ratio {name} / fastapi: {rps / medians['fastapi']:.2f}x throughput, "
+                    f"{cpu['fastapi'] / cpu[name]:.2f}x requests per worker CPU second"
+                )
     if BEFORE in medians and "tasks-api" in medians:
         print(f"ratio tasks-api / {BEFORE}: {medians['tasks-api'] / medians[BEFORE]:.2f}x")
     return medians
@@ -119,7 +145,14 @@ def latency_at(
     service_ms = max(0.0, 1000 * args.connections / probe["rps"] - wait_ms)
     wait_ms = max(0.0, 1000 * args.connections / target - service_ms)
     result = run_wrk(
-        wrk, service.url, users_lua, seconds=args.seconds, connections=args.connections, delay_ms=wait_ms
+        wrk,
+        service.url,
+        users_lua,
+        seconds=args.seconds,
+        connections=args.connections,
+        delay_ms=wait_ms,
+        service=service,
+        postmaster=args.postmaster,
     )
     print(f"\n## {service.name} at {fraction:.0%} of its peak ({target:.0f} req/s offered)\n")
     print(TABLE_HEAD)
@@ -131,7 +164,15 @@ def soak(args: argparse.Namespace, wrk: str, users_lua: Path, service: Service) 
     print("| after s | req/s | RSS per worker MB |\n|---|---|---|")
     slices = max(1, args.soak // 30)
     for index in range(1, slices + 1):
-        result = run_wrk(wrk, service.url, users_lua, seconds=30, connections=args.connections)
+        result = run_wrk(
+            wrk,
+            service.url,
+            users_lua,
+            seconds=30,
+            connections=args.connections,
+            service=service,
+            postmaster=args.postmaster,
+        )
         rss = " / ".join(f"{size:.0f}" for size in service.worker_rss_mb())
         print(f"| {index * 30} | {result['rps']:.0f} | {rss} |", flush=True)
 
@@ -164,6 +205,7 @@ def main() -> None:
     wrk = ensure_wrk()
     database = dataset.start_postgres(args.data_dir)
     dataset.seed(database)
+    args.postmaster = dataset.postmaster_pid(args.data_dir)
     env = service_env(database, args.workers, args.pool_size, args.max_overflow)
     with tempfile.TemporaryDirectory() as scratch:
         ours = tasks_api_service(env, args.workers)

@@ -104,6 +104,11 @@ def start_postgres(data_dir: Path) -> URL:
     return admin.set(database="bench")
 
 
+def postmaster_pid(data_dir: Path) -> int:
+    """The embedded server's postmaster (the first line of its ``postmaster.pid``)."""
+    return int((data_dir / "postgres" / "postmaster.pid").read_text().split("\n", 1)[0])
+
+
 def seed(url: URL) -> None:
     schema_migrations.upgrade(url)
     engine = sa.create_engine(url, poolclass=sa.NullPool)

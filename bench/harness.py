@@ -96,6 +96,10 @@ class Service:
                 workers.append(int(pid))
         return workers or [self.process.pid]
 
+    def worker_cpu_seconds(self) -> float:
+        """User + system CPU the workers have used so far (their threads included)."""
+        return sum(process_cpu_seconds(pid) for pid in self.worker_pids())
+
     def worker_rss_mb(self) -> list[float]:
         sizes = []
         for pid in self.worker_pids():
@@ -103,6 +107,40 @@ class Service:
                 if line.startswith("VmRSS:"):
                     sizes.append(int(line.split()[1]) / 1024)
         return sizes
+
+
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
+    """User + system CPU of a process; ``reaped_children``: plus that of its children that have
+    exited (PostgreSQL's backends, once the postmaster has reaped them)."""
+    # /proc/<pid>/stat: the command may hold spaces, so fields are counted after its ")".
+    fields = [int(field) for field in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:15]]
+    utime, stime, cutime, cstime = fields
+    return (utime + stime + (cutime + cstime if reaped_children else 0)) / _TICKS_PER_SECOND
+
+
+def postgres_cpu_seconds(postmaster: int) -> float:
+    """CPU the whole PostgreSQL server has used: the postmaster, its live processes, and every
+    backend that has exited (a connection opened and closed by a pool's overflow counts too)."""
+    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    live = 0.0
+    for child in children:
+        try:
+            live += process_cpu_seconds(int(child))
+        except FileNotFoundError:  # exited since the list was read; counted once reaped
+            continue
+    return process_cpu_seconds(postmaster, reaped_children=True) + live
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every core of this machine has spent not idle: services, PostgreSQL (its
+    short-lived backends included), the load generator, the kernel and anyone else."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / _TICKS_PER_SECOND
 
 
 def service_env(database: URL, workers: int, pool_size: int, max_overflow: int) -> dict[str, str]:
@@ -162,9 +200,20 @@ def fastapi_service(env: dict[str, str], workers: int) -> Service:
 
 
 def run_wrk(
-    wrk: str, url: str, users_lua: Path, *, seconds: int, connections: int, delay_ms: float = 0.0
+    wrk: str,
+    url: str,
+    users_lua: Path,
+    *,
+    seconds: int,
+    connections: int,
+    delay_ms: float = 0.0,
+    service: Service | None = None,
+    postmaster: int | None = None,
 ) -> dict[str, Any]:
-    """One wrk run of the mix; its Lua ``done`` prints one BENCH-RESULT line of JSON."""
+    """One wrk run of the mix; its Lua ``done`` prints one BENCH-RESULT line of JSON. With
+    ``service``, also the CPU each request cost: its workers' (``worker_cpu_ms``), PostgreSQL's
+    (``postgres_cpu_ms``, given the ``postmaster``'s pid) and the whole machine's
+    (``machine_cpu_ms``)."""
     command = [
         wrk,
         "-t1",
@@ -179,8 +228,18 @@ def run_wrk(
         str(users_lua),
         str(delay_ms),
     ]
+    workers_before = service.worker_cpu_seconds() if service else 0.0
+    postgres_before = postgres_cpu_seconds(postmaster) if postmaster else 0.0
+    machine_before = machine_busy_seconds()
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    machine_used = machine_busy_seconds() - machine_before
+    postgres_used = postgres_cpu_seconds(postmaster) - postgres_before if postmaster else 0.0
+    workers_used = service.worker_cpu_seconds() - workers_before if service else 0.0
     line = next(line for line in output.splitlines() if line.startswith("BENCH-RESULT "))
     result: dict[str, Any] = json.loads(line.removeprefix("BENCH-RESULT "))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    if service is not None and result["requests"]:
+        result["worker_cpu_ms"] = 1000 * workers_used / result["requests"]
+        result["machine_cpu_ms"] = 1000 * machine_used / result["requests"]
+        result["postgres_cpu_ms"] = 1000 * postgres_used / result["requests"]
     return result

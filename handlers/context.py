@@ -11,6 +11,7 @@ from starlette.responses import Response
 from models.errors import NotTheOwner
 from models.unit_of_work import UnitOfWork
 from models.user import Owner
+from tasks_api.admission import OWNER
 from tasks_api.database import Database
 from tasks_api.services import Services, services_of
 
@@ -38,9 +39,9 @@ def database() -> Database:
 
 
 def authenticated_owner() -> Owner:
-    """The token's user, as admission found it (Connexion has run ``bearer_token_info`` before the
-    handler: verified the token, refused a revoked one, counted the request)."""
-    owner: Owner = context["token_info"]["owner"]
+    """The token's user, as admission found it (``bearer_token_info`` verified the token; every
+    handler runs after ``tasks_api.admission`` refused a revoked one and counted the request)."""
+    owner: Owner = context["token_info"][OWNER]
     return owner
 
 

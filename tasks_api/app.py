@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from models.errors import DomainError
 from models.fair_share import ListingSlots
 from tasks_api import problems
+from tasks_api.admission import Renderer, admitted_first, refusals_first
 from tasks_api.auth import TokenIssuer, TokenVerifier, password_hashing, resolve_jwt_secret
 from tasks_api.contract import HTTP_METHODS, Contract
 from tasks_api.cors import ContractCORSMiddleware
@@ -51,6 +52,10 @@ class SnakeCaseResolver(Resolver):  # type: ignore[misc]
 
     def resolve_operation_id(self, operation: AbstractOperation) -> str:
         return handler_name(operation.router_controller, operation.operation_id)
+
+    def resolve_function_from_operation_id(self, operation_id: str) -> Callable[..., Any]:
+        # Every handler, so none can run for a user who was not admitted.
+        return admitted_first(super().resolve_function_from_operation_id(operation_id))
 
 
 def handler_name(controller: str, operation_id: str) -> str:
@@ -135,14 +140,17 @@ def create_app(settings: Settings) -> AsyncApp:
         # The contract declares its own /openapi.json, /openapi.yaml and /docs.
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
     )
-    app.add_error_handler(ProblemException, problems.render_problem_exception)
-    app.add_error_handler(HTTPException, problems.http_exception_renderer(contract.allowed_methods))
-    app.add_error_handler(DomainError, problems.render_domain_error)
-    app.add_error_handler(
-        SQLAlchemyError,
-        partial(problems.render_database_error, on_unavailable=metrics.count_database_unavailable),
-    )
-    app.add_error_handler(Exception, problems.render_unexpected_error)
+    renderers: dict[type[Exception], Renderer] = {
+        ProblemException: problems.render_problem_exception,
+        HTTPException: problems.http_exception_renderer(contract.allowed_methods),
+        DomainError: problems.render_domain_error,
+        SQLAlchemyError: partial(
+            problems.render_database_error, on_unavailable=metrics.count_database_unavailable
+        ),
+        Exception: problems.render_unexpected_error,
+    }
+    for kind, render in refusals_first(renderers).items():
+        app.add_error_handler(kind, render)
     # Outermost first; all sit outside Connexion's error handling, so errors get the same treatment.
     app.add_middleware(
         RequestObserverMiddleware,

@@ -11,8 +11,8 @@ from the token alone):
   appears) and its issuer and audience. A subject first seen becomes a user of that issuer.
 
 Every token's lifetime (exp - iat) is capped. A verified token then goes through admission
-(``models.user_admission``): one statement that finds its user, refuses it if revoked, and counts
-the request against the user's rate.
+(``models.user_admission``, run by ``tasks_api.admission``): one statement that finds its user,
+refuses it if revoked, and counts the request against the user's rate.
 """
 
 from __future__ import annotations
@@ -31,12 +31,13 @@ from argon2 import PasswordHasher
 from connexion.exceptions import OAuthProblem
 from connexion.lifecycle import ConnexionRequest
 
-from models.errors import IdentityProviderUnavailable, RequestRateExceeded, TokenRevoked
+from models.errors import IdentityProviderUnavailable
 from models.timestamps import utc_now
 from models.user import BUILT_IN_ISSUER, EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from models.user_admission import Identity
+from tasks_api.admission import verified
 from tasks_api.password_hashing import HashingSlots, PasswordHashing
-from tasks_api.services import Services, services_of
+from tasks_api.services import services_of
 from tasks_api.settings import ConfigurationError, Settings
 from tasks_api.verified_tokens import VerifiedTokens
 
@@ -255,25 +256,14 @@ def _issued_at(claims: Mapping[str, Any]) -> datetime:
     return datetime.fromtimestamp(int(claims["iat"]), UTC)
 
 
-def _admitted(services: Services, identity: Identity) -> dict[str, Any]:
-    try:
-        owner = services.database.admit(identity)
-    except TokenRevoked as error:
-        raise InvalidToken(str(error)) from None
-    except RequestRateExceeded as refusal:
-        services.rate_refusals.remember((identity.issuer, identity.subject), refusal)
-        raise
-    return {"sub": identity.subject, "owner": owner}
-
-
 async def bearer_token_info(token: str, request: ConnexionRequest) -> Mapping[str, Any]:
     """Connexion's bearer check (``x-bearerInfoFunc`` in the contract).
 
     Runs on the event loop: a token seen before or a built-in one is verified here, a provider's
     new token (which may need its JWKS fetched) on a worker thread. A user this worker saw refused
-    for their rate is refused again here, until the refusal's Retry-After passes; everyone else
-    goes to admission (a database round trip) on a worker thread. Every refusal of the token
-    becomes a 401 problem, never a 500.
+    for their rate is refused again here, until the refusal's Retry-After passes. Everyone else is
+    admitted (a database round trip) on the next worker thread the request reaches
+    (``tasks_api.admission``). Every refusal of the token becomes a 401 problem, never a 500.
     """
     services = services_of(request.state)
     verifier = services.token_verifier
@@ -282,6 +272,6 @@ async def bearer_token_info(token: str, request: ConnexionRequest) -> Mapping[st
         if identity is None:
             identity = await anyio.to_thread.run_sync(verifier.verify, token)
         services.rate_refusals.refuse_if_remembered((identity.issuer, identity.subject))
-        return await anyio.to_thread.run_sync(_admitted, services, identity)
+        return verified(identity)
     except InvalidToken as error:
         raise OAuthProblem(detail=str(error)) from None

@@ -1,0 +1,115 @@
+"""Admission: where it runs (one worker thread per request), that it runs exactly once, and that its
+refusals still come before any validation problem."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio.to_thread
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+from starlette.testclient import TestClient
+
+from tasks_api.admission import admitted_first
+from tasks_api.app import create_app
+from tasks_api.auth import TokenIssuer
+from tests.api.helpers import ApiClient, assert_problem, create_task, task_url, tasks_url
+from tests.conftest import settings_for
+
+INVALID_TASK = {"title": ""}  # the contract's minLength is 1
+
+
+@pytest.fixture
+def thread_hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions the app hands to a worker thread (Starlette's threadpool and
+    Connexion's sync handlers and renderers all go through ``anyio.to_thread.run_sync``)."""
+    handed: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counting(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        handed.append(getattr(function, "__qualname__", repr(function)))
+        return await run_sync(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    return handed
+
+
+def request_count(engine: sa.Engine, subject: str) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                sa.text("SELECT request_count FROM users WHERE subject = :subject"), {"subject": subject}
+            ).scalar_one()
+        )
+
+
+class TestWhereAdmissionRuns:
+    def test_an_authenticated_read_reaches_one_worker_thread(
+        self, client: ApiClient, thread_hand_offs: list[str]
+    ) -> None:
+        task = create_task(client)
+        thread_hand_offs.clear()
+
+        response = client.get(task_url(task["id"]))
+
+        assert response.status_code == 200
+        assert len(thread_hand_offs) == 1, thread_hand_offs
+
+    def test_a_write_reaches_one_worker_thread(self, client: ApiClient, thread_hand_offs: list[str]) -> None:
+        response = client.post(tasks_url(), json={"title": "Buy milk"})
+
+        assert response.status_code == 201
+        assert len(thread_hand_offs) == 1, thread_hand_offs
+
+    def test_an_async_handler_is_refused_at_start_up(self) -> None:
+        async def handler() -> None:
+            return None
+
+        with pytest.raises(TypeError, match="sync handler"):
+            admitted_first(handler)
+
+
+class TestEachRequestIsCountedOnce:
+    def test_whether_the_handler_answers_raises_or_is_never_reached(
+        self, client: ApiClient, engine: sa.Engine
+    ) -> None:
+        create_task(client)
+        before = request_count(engine, "alice")
+
+        answered = client.get(tasks_url())
+        not_found = client.get(task_url("00000000-0000-4000-8000-000000000000"))
+        invalid = client.post(tasks_url(), json=INVALID_TASK)
+
+        assert answered.status_code == 200
+        assert_problem(not_found, 404, "not-found")
+        assert_problem(invalid, 400, "validation-error")
+        assert request_count(engine, "alice") == before + 3
+
+
+class TestRefusalsComeBeforeValidation:
+    def test_a_revoked_token_is_refused_before_its_body_is_judged(self, client: ApiClient) -> None:
+        assert client.post("/api/users/me/sign-out").status_code == 204
+
+        response = client.post(tasks_url(), json=INVALID_TASK)
+
+        assert_problem(response, 401, "unauthorized")
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+    def test_a_user_past_their_rate_is_refused_before_their_body_is_judged(
+        self, database_url: URL, token_issuer: TokenIssuer
+    ) -> None:
+        alice = {"Authorization": f"Bearer {token_issuer.issue('alice')['access_token']}"}
+        with TestClient(create_app(settings_for(database_url, requests_per_user_per_minute=2))) as http:
+            statuses = [http.get(tasks_url(), headers=alice).status_code for _ in range(2)]
+            response = http.post(tasks_url(), json=INVALID_TASK, headers=alice)
+
+        assert statuses == [200, 200]
+        assert_problem(response, 429, "rate-limited")
+        assert 0 < int(response.headers["retry-after"]) <= 60
+
+    def test_a_user_within_their_rate_hears_about_their_body(self, client: ApiClient) -> None:
+        response = client.post(tasks_url(), json=INVALID_TASK)
+
+        assert_problem(response, 400, "validation-error")
