@@ -26,6 +26,8 @@ import httpx
 
 from bench import dataset
 from bench.harness import (
+    DEFAULT_MAX_OVERFLOW,
+    DEFAULT_POOL_SIZE,
     REPO,
     Service,
     ensure_wrk,
@@ -182,8 +184,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--pool-size", type=int, default=5)
-    parser.add_argument("--max-overflow", type=int, default=5)
+    parser.add_argument("--pool-size", type=int, default=DEFAULT_POOL_SIZE)
+    parser.add_argument("--max-overflow", type=int, default=DEFAULT_MAX_OVERFLOW)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=20, help="per measured run")
     parser.add_argument("--warmup", type=int, default=5)

@@ -39,11 +39,11 @@ from models.user import BUILT_IN_ISSUER, User
 
 
 def _engine() -> sa.Engine:
-    pool_size = int(os.environ.get("TASKS_API_DB_POOL_SIZE", "5"))
+    pool_size = int(os.environ["TASKS_API_DB_POOL_SIZE"])  # the harness gives both services the same
     return sa.create_engine(
         os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg2://", 1),
         pool_size=pool_size,
-        max_overflow=int(os.environ.get("TASKS_API_DB_MAX_OVERFLOW", "5")),
+        max_overflow=int(os.environ["TASKS_API_DB_MAX_OVERFLOW"]),
         connect_args={"options": "-c statement_timeout=10000", "application_name": "fastapi-tasks"},
     )
 

@@ -17,6 +17,7 @@ import httpx
 from sqlalchemy.engine import URL
 
 from bench.dataset import BENCH_SECRET, DEEP_TASKS
+from tasks_api.settings import Settings
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -141,6 +142,11 @@ def machine_busy_seconds() -> float:
         int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
     )
     return (user + nice + system + irq + softirq + steal) / _TICKS_PER_SECOND
+
+
+# tasks-api's defaults; the comparator gets the same unless a bench says otherwise.
+DEFAULT_POOL_SIZE: int = Settings.model_fields["db_pool_size"].default
+DEFAULT_MAX_OVERFLOW: int = Settings.model_fields["db_max_overflow"].default
 
 
 def service_env(database: URL, workers: int, pool_size: int, max_overflow: int) -> dict[str, str]:

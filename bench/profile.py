@@ -18,7 +18,16 @@ from collections import Counter
 from pathlib import Path
 
 from bench import dataset
-from bench.harness import BIN, REPO, ensure_wrk, run_wrk, service_env, tasks_api_service
+from bench.harness import (
+    BIN,
+    DEFAULT_MAX_OVERFLOW,
+    DEFAULT_POOL_SIZE,
+    REPO,
+    ensure_wrk,
+    run_wrk,
+    service_env,
+    tasks_api_service,
+)
 
 # Leaf frames of threads with nothing to do (the thread pool waiting for work, the loop polling).
 _IDLE = ("Condition.wait (threading.py", "Runner.run (asyncio/runners.py")
@@ -111,7 +120,9 @@ def main() -> None:
         ("profile-before" if args.tasks_api_src else "profile") + ("-gil" if args.gil else "") + ".txt"
     )
     with tempfile.TemporaryDirectory() as scratch:
-        service = tasks_api_service(service_env(database, 1, 5, 5), 1, args.tasks_api_src)
+        service = tasks_api_service(
+            service_env(database, 1, DEFAULT_POOL_SIZE, DEFAULT_MAX_OVERFLOW), 1, args.tasks_api_src
+        )
         users_lua = dataset.tokens_file(Path(scratch) / "users.lua")
         service.start(Path(scratch) / "service.log")
         try:

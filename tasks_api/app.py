@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+import anyio.to_thread
 from asgi_correlation_id import CorrelationIdMiddleware
 from connexion import AsyncApp, ConnexionMiddleware
 from connexion.exceptions import ProblemException
@@ -114,6 +115,9 @@ def create_app(settings: Settings) -> AsyncApp:
 
     @asynccontextmanager
     async def lifespan(_: ConnexionMiddleware) -> AsyncIterator[dict[str, Any]]:
+        # Connexion runs sync handlers (and Starlette its threadpool work) on anyio's default
+        # limiter, which belongs to this event loop.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.handler_threads
         # Starlette copies this into every request's ``request.state``; uvicorn hands the same
         # dict to its protocols, where tasks_api.http_edge reads its limits.
         yield {SERVICES_STATE_KEY: services, HTTP_LIMITS_STATE_KEY: HttpLimits.from_settings(settings)}

@@ -113,3 +113,14 @@ class TestRefusalsComeBeforeValidation:
         response = client.post(tasks_url(), json=INVALID_TASK)
 
         assert_problem(response, 400, "validation-error")
+
+
+class TestHandlerThreads:
+    def test_a_worker_runs_as_many_requests_on_threads_as_configured(self, database_url: URL) -> None:
+        def threads() -> float:
+            return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+        with TestClient(create_app(settings_for(database_url, handler_threads=3))) as http:
+            configured = http.portal.call(threads)  # type: ignore[union-attr]
+
+        assert configured == 3
