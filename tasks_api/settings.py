@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_JWT_SECRET_BYTES = 32
@@ -194,6 +194,16 @@ class Settings(BaseSettings):
         description="Browser origins allowed to call the API (comma-separated, exact, e.g. "
         "https://app.example.com). Empty: no CORS headers at all.",
     )
+
+    @model_validator(mode="after")
+    def _threads_for_more_than_one_user(self) -> Settings:
+        if self.handler_threads <= self.concurrent_listings_per_user:
+            raise ValueError(
+                f"TASKS_API_HANDLER_THREADS ({self.handler_threads}) must be above "
+                f"TASKS_API_CONCURRENT_LISTINGS_PER_USER ({self.concurrent_listings_per_user}): one "
+                "user's lists and searches could otherwise hold every thread of a worker"
+            )
+        return self
 
     @field_validator("jwt_secret")
     @classmethod

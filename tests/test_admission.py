@@ -9,6 +9,7 @@ from typing import Any
 import anyio.to_thread
 import pytest
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.engine import URL
 from starlette.testclient import TestClient
 
@@ -120,7 +121,13 @@ class TestHandlerThreads:
         def threads() -> float:
             return anyio.to_thread.current_default_thread_limiter().total_tokens
 
-        with TestClient(create_app(settings_for(database_url, handler_threads=3))) as http:
+        with TestClient(
+            create_app(settings_for(database_url, handler_threads=3, concurrent_listings_per_user=2))
+        ) as http:
             configured = http.portal.call(threads)  # type: ignore[union-attr]
 
         assert configured == 3
+
+    def test_fewer_threads_than_one_users_concurrent_listings_are_refused(self, database_url: URL) -> None:
+        with pytest.raises(ValidationError, match="TASKS_API_HANDLER_THREADS"):
+            settings_for(database_url, handler_threads=4, concurrent_listings_per_user=4)
