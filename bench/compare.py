@@ -63,6 +63,28 @@ def _row(name: str, result: dict[str, Any], rss: list[float]) -> str:
     )
 
 
+def measured_run(
+    args: argparse.Namespace,
+    wrk: str,
+    users_lua: Path,
+    service: Service,
+    *,
+    seconds: int,
+    delay_ms: float = 0.0,
+) -> dict[str, Any]:
+    """One wrk run of the mix against ``service``, with the CPU each request cost."""
+    return run_wrk(
+        wrk,
+        service.url,
+        users_lua,
+        seconds=seconds,
+        connections=args.connections,
+        delay_ms=delay_ms,
+        service=service,
+        postmaster=args.postmaster,
+    )
+
+
 def compare(args: argparse.Namespace, wrk: str, users_lua: Path, services: list[Service]) -> dict[str, float]:
     print(f"\n## The mix: {args.connections} connections, {args.seconds} s per run, runs interleaved\n")
     print(TABLE_HEAD)
@@ -73,15 +95,7 @@ def compare(args: argparse.Namespace, wrk: str, users_lua: Path, services: list[
     postgres_cpu: dict[str, list[float]] = {service.name: [] for service in services}
     for round_number in range(1, args.rounds + 1):
         for service in services:
-            result = run_wrk(
-                wrk,
-                service.url,
-                users_lua,
-                seconds=args.seconds,
-                connections=args.connections,
-                service=service,
-                postmaster=args.postmaster,
-            )
+            result = measured_run(args, wrk, users_lua, service, seconds=args.seconds)
             throughput[service.name].append(result["rps"])
             worker_cpu[service.name].append(result["worker_cpu_ms"])
             postgres_cpu[service.name].append(result["postgres_cpu_ms"])
@@ -146,16 +160,7 @@ def latency_at(
     probe = run_wrk(wrk, service.url, users_lua, seconds=5, connections=args.connections, delay_ms=wait_ms)
     service_ms = max(0.0, 1000 * args.connections / probe["rps"] - wait_ms)
     wait_ms = max(0.0, 1000 * args.connections / target - service_ms)
-    result = run_wrk(
-        wrk,
-        service.url,
-        users_lua,
-        seconds=args.seconds,
-        connections=args.connections,
-        delay_ms=wait_ms,
-        service=service,
-        postmaster=args.postmaster,
-    )
+    result = measured_run(args, wrk, users_lua, service, seconds=args.seconds, delay_ms=wait_ms)
     print(f"\n## {service.name} at {fraction:.0%} of its peak ({target:.0f} req/s offered)\n")
     print(TABLE_HEAD)
     print(_row(f"{service.name} ({result['rps'] / peak:.0%} of peak)", result, service.worker_rss_mb()))
@@ -163,20 +168,12 @@ def latency_at(
 
 def soak(args: argparse.Namespace, wrk: str, users_lua: Path, service: Service) -> None:
     print(f"\n## RSS over {args.soak} s of the mix at full load ({service.name})\n")
-    print("| after s | req/s | RSS per worker MB |\n|---|---|---|")
+    print("| after s | req/s | worker CPU ms/request | RSS per worker MB |\n|---|---|---|---|")
     slices = max(1, args.soak // 30)
     for index in range(1, slices + 1):
-        result = run_wrk(
-            wrk,
-            service.url,
-            users_lua,
-            seconds=30,
-            connections=args.connections,
-            service=service,
-            postmaster=args.postmaster,
-        )
+        result = measured_run(args, wrk, users_lua, service, seconds=30)
         rss = " / ".join(f"{size:.0f}" for size in service.worker_rss_mb())
-        print(f"| {index * 30} | {result['rps']:.0f} | {rss} |", flush=True)
+        print(f"| {index * 30} | {result['rps']:.0f} | {result['worker_cpu_ms']:.2f} | {rss} |", flush=True)
 
 
 def main() -> None:
