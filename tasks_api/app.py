@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -182,6 +183,25 @@ def create_app(settings: Settings) -> AsyncApp:
     return app
 
 
+# The young generation is collected every 20,000 net allocations instead of 700: a request's
+# objects die by reference counting, so a collection finds few survivors whenever it runs.
+WORKER_GC_THRESHOLDS = (20_000, 20, 20)
+
+
 def create_app_from_environment() -> AsyncApp:
     """For uvicorn's ``--factory`` (each worker process builds its own app)."""
-    return create_app(Settings())
+    app = create_app(Settings())
+    keep_garbage_collections_short()
+    return app
+
+
+def keep_garbage_collections_short() -> None:
+    """Exclude what the worker has built so far (modules, the contract, validators, SQLAlchemy's
+    metadata: some 130,000 objects that live as long as the process) from every later collection.
+
+    A full collection walked them all, 90-160 ms during which no request in the worker moved: the
+    tail of the latency under load (docs/performance.md). Frozen, it takes 14-21 ms.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*WORKER_GC_THRESHOLDS)
