@@ -74,11 +74,12 @@ class Settings(BaseSettings):
     # requests (5 + 5 cost 2.4 ms more PostgreSQL CPU per request than 10 + 0: docs/performance.md).
     db_pool_size: int = Field(default=10, ge=1)
     handler_threads: int = Field(
-        default=6,
+        default=40,  # anyio's own default
         ge=1,
         description="Requests one worker process runs on threads at once (handlers, admission); the "
-        "rest wait on its event loop. Few threads contend less for the GIL: 6 served 12-25% more "
-        "than 40 on 2 cores (docs/performance.md). Keep it at or under the pool size.",
+        "rest wait on its event loop. Fewer contend less for the GIL (6 served 12-18% more of the "
+        "bench's mix than 40 on 2 cores) but queue everyone behind one user's requests (issue 9's "
+        "fair-sharing p99 187 -> 298 ms): lower it only for uniform traffic (docs/performance.md).",
     )
     db_max_overflow: int = Field(default=0, ge=0)
     db_pool_recycle_seconds: int = Field(
