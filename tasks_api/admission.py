@@ -26,7 +26,6 @@ from connexion.exceptions import OAuthProblem
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 
 from models.errors import RequestRateExceeded, TokenRevoked
-from models.user import Owner
 from models.user_admission import Identity
 from tasks_api.services import Services, services_of
 
@@ -39,24 +38,18 @@ def verified(identity: Identity) -> dict[str, Any]:
     return {"sub": identity.subject, IDENTITY: identity}
 
 
-def admit_pending(token_info: MutableMapping[str, Any] | None, services: Services) -> Owner | None:
-    """Admit the request's verified identity, once; the owner it was admitted as (None: nothing
-    to admit, e.g. no bearer token). Raises a 401 ``OAuthProblem`` or ``RequestRateExceeded``."""
-    if token_info is None:
-        return None
-    identity = token_info.pop(IDENTITY, None)
-    if identity is None:
-        owner: Owner | None = token_info.get(OWNER)
-        return owner
+def admit_pending(token_info: MutableMapping[str, Any] | None, services: Services) -> None:
+    """Admit the request's verified identity, if one is pending (none: no bearer token, or already
+    admitted). Raises a 401 ``OAuthProblem`` or ``RequestRateExceeded``."""
+    if token_info is None or (identity := token_info.pop(IDENTITY, None)) is None:
+        return
     try:
-        owner = services.database.admit(identity)
+        token_info[OWNER] = services.database.admit(identity)
     except TokenRevoked as error:
         raise OAuthProblem(detail=str(error)) from None
     except RequestRateExceeded as refusal:
         services.rate_refusals.remember((identity.issuer, identity.subject), refusal)
         raise
-    token_info[OWNER] = owner
-    return owner
 
 
 def admitted_first(handler: Callable[..., Any]) -> Callable[..., Any]:

@@ -69,10 +69,6 @@ class Settings(BaseSettings):
     http_keep_alive_timeout_seconds: int = Field(
         default=5, ge=1, description="An idle keep-alive connection is closed after this."
     )
-    # Kept connections, no overflow: SQLAlchemy closes an overflow connection as soon as it is
-    # returned, so a pool that overflows under steady load opens a PostgreSQL backend every few
-    # requests (5 + 5 cost 2.4 ms more PostgreSQL CPU per request than 10 + 0: docs/performance.md).
-    db_pool_size: int = Field(default=10, ge=1)
     handler_threads: int = Field(
         default=40,  # anyio's own default
         ge=1,
@@ -81,6 +77,10 @@ class Settings(BaseSettings):
         "bench's mix than 40 on 2 cores) but queue everyone behind one user's requests (issue 9's "
         "fair-sharing p99 187 -> 298 ms): lower it only for uniform traffic (docs/performance.md).",
     )
+    # Kept connections, no overflow: SQLAlchemy closes an overflow connection as soon as it is
+    # returned, so a pool that overflows under steady load opens a PostgreSQL backend every few
+    # requests (5 + 5 cost 2.4 ms more PostgreSQL CPU per request than 10 + 0: docs/performance.md).
+    db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=0, ge=0)
     db_pool_recycle_seconds: int = Field(
         default=240, ge=1, description="Below Neon's 5-minute idle cut-off, so no pooled connection is stale."
