@@ -96,18 +96,18 @@ def admitted_first(handler: Callable[..., Any]) -> Callable[..., Any]:
     thread; a listing (``holds_a_listing_slot``) takes its user's slot before it takes the thread."""
     if inspect.iscoroutinefunction(handler):
         raise TypeError(f"{handler.__qualname__}: admission needs a sync handler (it blocks on the database)")
-    holds_a_slot = getattr(handler, _HOLDS_A_LISTING_SLOT, False)
 
+    @functools.wraps(handler)  # Connexion reads the handler's parameters through __wrapped__
     def admitted(*args: Any, **kwargs: Any) -> Any:
         with admission(context.get("token_info"), services_of(request.state)):
             return handler(*args, **kwargs)
 
-    # Async, so Connexion awaits it on the event loop instead of handing it to a thread itself.
-    @functools.wraps(handler)  # Connexion reads the handler's parameters through __wrapped__
+    if not getattr(handler, _HOLDS_A_LISTING_SLOT, False):
+        return admitted  # sync: Connexion hands it to a worker thread
+
+    # Async, so Connexion awaits it on the event loop: the slot is taken before the thread.
+    @functools.wraps(handler)
     async def on_a_worker_thread(*args: Any, **kwargs: Any) -> Any:
-        call = functools.partial(admitted, *args, **kwargs)
-        if not holds_a_slot:
-            return await anyio.to_thread.run_sync(call)
         token_info = context.get("token_info")
         with ExitStack() as held:
             try:
@@ -115,7 +115,7 @@ def admitted_first(handler: Callable[..., Any]) -> Callable[..., Any]:
             except TooManyConcurrentListings:
                 del token_info[IDENTITY]  # refused before admission: no thread, no connection
                 raise
-            return await anyio.to_thread.run_sync(call)
+            return await anyio.to_thread.run_sync(functools.partial(admitted, *args, **kwargs))
 
     return on_a_worker_thread
 

