@@ -9,7 +9,7 @@ from uuid import UUID
 from starlette.responses import Response
 
 from handlers.conditional import if_match, not_modified
-from handlers.context import HandlerResult, json_result, no_content, owners_unit_of_work
+from handlers.context import HandlerResult, json_result, no_content, owners_unit_of_work, services
 from handlers.creation import create_once
 from handlers.paging import Listing
 from models.concurrency import entity_tag
@@ -18,21 +18,19 @@ from models.input import parse_input
 from models.task import Task, TaskCreate, TaskUpdate
 from models.task_query import TaskFilters, TaskOrder
 from models.task_rows import TaskRow, task_json
-from tasks_api.admission import holds_a_listing_slot
 
 
 def _task_result(task: TaskRow | Task, user_id: str) -> HandlerResult:
     return json_result(task_json(task, user_id), 200, {"ETag": entity_tag(task.version)})
 
 
-@holds_a_listing_slot
 def list_tasks(
     user_id: str, limit: int, sort: str, cursor: str | None = None, **filters: Any
 ) -> HandlerResult:
     parsed = parse_input(TaskFilters, filters)
     listing = Listing(user=user_id, sort=sort, filters=parsed.model_dump(mode="json", exclude_none=True))
     after = listing.start_after(cursor)
-    with owners_unit_of_work(user_id, read_only=True) as uow:
+    with owners_unit_of_work(user_id, read_only=True) as uow, services().listing_slots.hold(user_id):
         tasks, next_position = uow.tasks.page(parsed, TaskOrder.parse(sort), limit, after)
     items = [task_json(task, user_id) for task in tasks]
     return listing.page(items, next_position)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -39,19 +39,19 @@ class ListingSlots:
 
     def __init__(self, per_user: int) -> None:
         self._per_user = per_user
-        self._running: Counter[Hashable] = Counter()
+        self._running: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     @contextmanager
-    def hold(self, user: Hashable) -> Iterator[None]:
+    def hold(self, user_id: str) -> Iterator[None]:
         with self._lock:
-            if self._running[user] >= self._per_user:
+            if self._running[user_id] >= self._per_user:
                 raise TooManyConcurrentListings(self._per_user)
-            self._running[user] += 1
+            self._running[user_id] += 1
         try:
             yield
         finally:
             with self._lock:
-                self._running[user] -= 1
-                if not self._running[user]:
-                    del self._running[user]
+                self._running[user_id] -= 1
+                if not self._running[user_id]:
+                    del self._running[user_id]

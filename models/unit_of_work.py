@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
-import sqlalchemy as sa
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from models.change_feed import ChangeFeed
@@ -37,17 +36,15 @@ class UnitOfWork:
 
     def __init__(
         self,
-        session_factory: Callable[[], Session],
+        session_factory: sessionmaker[Session],
         sign_in_limits: SignInLimits,
         owner: Owner | None = None,
         registration_limits: RegistrationLimits | None = None,
         fair_share: FairShare = DEFAULT_FAIR_SHARE,
         *,
         read_only: bool = False,
-        connection: sa.Connection | None = None,
     ) -> None:
         self._session_factory = session_factory
-        self._connection = connection  # lent to this unit of work, which gives it back to the pool
         self._read_only = read_only
         self._sign_in_limits = sign_in_limits
         self._registration_limits = registration_limits
@@ -69,8 +66,6 @@ class UnitOfWork:
             self._session.rollback()
         finally:
             self._session.close()
-            if self._connection is not None:
-                self._connection.close()
 
     @property
     def tasks(self) -> TaskRepository:

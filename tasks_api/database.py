@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -338,45 +334,16 @@ class Database:
         )
 
     def unit_of_work(self, owner: Owner | None = None, *, read_only: bool = False) -> UnitOfWork:
-        """A unit of work on the connection that admitted the request, if that is still lent (the
-        request's first unit of work), else on one from the pool."""
-        connection = _lent_connection.get()
-        factory: Callable[[], Session]
-        if connection is None:
-            factory = self.reading_session_factory if read_only else self.session_factory
-        else:
-            _lent_connection.set(None)
-            # Switching autocommit costs no round trip (``_return_to_default_isolation_for_free``).
-            level = "AUTOCOMMIT" if read_only else self.engine.dialect.default_isolation_level
-            connection.execution_options(isolation_level=level)
-            factory = partial(self.session_factory, bind=connection)
         return UnitOfWork(
-            factory,
+            self.reading_session_factory if read_only else self.session_factory,
             self.sign_in_limits,
             owner,
             self.registration_limits,
             self.fair_share,
             read_only=read_only,
-            connection=connection,
         )
 
-    @contextmanager
-    def admitted(self, identity: Identity) -> Iterator[Owner]:
-        """The request's owner, from one autocommitted statement (see ``models.user_admission``),
-        for the block; the connection that admitted it is lent to the block's first unit of work
-        (one pool checkout per request instead of two) and is back in the pool when the block ends.
-        """
-        with self.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-            owner = admit(connection, identity, self.requests_per_user_per_minute, utc_now())
-            connection.commit()  # ends SQLAlchemy's own transaction (nothing on the wire): see unit_of_work
-            lent = _lent_connection.set(connection)
-            try:
-                yield owner
-            finally:
-                _lent_connection.reset(lent)
-
-
-# A context variable, not an attribute: each request runs in a context of its own (and on its own
-# worker thread), so a lent connection is seen only by the request that admitted on it.
-_lent_connection: ContextVar[sa.Connection | None] = ContextVar("lent_connection", default=None)
+    def admit(self, identity: Identity) -> Owner:
+        """The request's owner, from one autocommitted statement (see ``models.user_admission``)."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return admit(connection, identity, self.requests_per_user_per_minute, utc_now())

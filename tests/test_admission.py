@@ -1,10 +1,9 @@
-"""Admission: where it runs (one worker thread and one pooled connection per request), that it runs
-exactly once, that its refusals still come before any validation problem, and that a listing past
-its user's bound is refused before it."""
+"""Admission: where it runs (one worker thread per request), that it runs exactly once, and that its
+refusals still come before any validation problem."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,11 +14,10 @@ from pydantic import ValidationError
 from sqlalchemy.engine import URL
 from starlette.testclient import TestClient
 
-from models.user import BUILT_IN_ISSUER
 from tasks_api.admission import admitted_first
 from tasks_api.app import create_app
 from tasks_api.auth import TokenIssuer
-from tasks_api.services import Services, services_of
+from tasks_api.services import services_of
 from tests.api.helpers import ApiClient, assert_problem, create_task, task_url, tasks_url
 from tests.conftest import settings_for
 
@@ -39,24 +37,6 @@ def thread_hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
     return handed
-
-
-def app_services(client: ApiClient) -> Services:
-    return services_of(SimpleNamespace(**client._http.app_state))
-
-
-@pytest.fixture
-def checkouts(client: ApiClient) -> Iterator[list[str]]:
-    """One entry per connection the app takes out of its pool."""
-    pool = app_services(client).database.engine.pool
-    taken: list[str] = []
-
-    def checked_out(*_: Any) -> None:
-        taken.append("checkout")
-
-    sa.event.listen(pool, "checkout", checked_out)
-    yield taken
-    sa.event.remove(pool, "checkout", checked_out)
 
 
 def request_count(engine: sa.Engine, subject: str) -> int:
@@ -86,14 +66,6 @@ class TestWhereAdmissionRuns:
         assert response.status_code == 201
         assert len(thread_hand_offs) == 1, thread_hand_offs
 
-    def test_an_error_the_handler_raises_is_rendered_without_another_hand_off(
-        self, client: ApiClient, thread_hand_offs: list[str]
-    ) -> None:
-        response = client.get(task_url("00000000-0000-4000-8000-000000000000"))
-
-        assert_problem(response, 404, "not-found")
-        assert len(thread_hand_offs) == 1, thread_hand_offs
-
     def test_an_async_handler_is_refused_at_start_up(self) -> None:
         async def handler() -> None:
             return None
@@ -102,69 +74,22 @@ class TestWhereAdmissionRuns:
             admitted_first(handler)
 
 
-class TestOneConnectionPerRequest:
-    def test_an_authenticated_read_takes_one_connection_from_the_pool(
-        self, client: ApiClient, checkouts: list[str]
-    ) -> None:
-        task = create_task(client)
-        checkouts.clear()
-
-        assert client.get(task_url(task["id"])).status_code == 200
-        assert client.get(tasks_url()).status_code == 200
-        assert len(checkouts) == 2
-
-    def test_a_write_takes_one_connection_from_the_pool(
-        self, client: ApiClient, checkouts: list[str]
-    ) -> None:
-        response = client.post(tasks_url(), json={"title": "Buy milk"})
-
-        assert response.status_code == 201
-        assert len(checkouts) == 1
-
+class TestConnectionsGoBack:
     def test_every_connection_is_back_in_the_pool_after_answers_and_refusals(self, client: ApiClient) -> None:
-        pool = app_services(client).database.engine.pool
+        pool = services_of(SimpleNamespace(**client._http.app_state)).database.engine.pool
         task = create_task(client)
+        stale = {"If-Match": '"99"'}
 
         statuses = [
             client.get(task_url(task["id"])).status_code,
             client.get(task_url("00000000-0000-4000-8000-000000000000")).status_code,
             client.get(tasks_url("bob")).status_code,
             client.post(tasks_url(), json=INVALID_TASK).status_code,
-            client.patch(
-                task_url(task["id"]), json={"title": "Oat milk"}, headers={"If-Match": '"99"'}
-            ).status_code,
+            client.patch(task_url(task["id"]), json={"title": "Oat milk"}, headers=stale).status_code,
         ]
 
         assert statuses == [200, 404, 403, 400, 412]
         assert pool.checkedout() == 0  # type: ignore[attr-defined]
-
-
-class TestListingsPastTheirUsersBound:
-    def test_are_refused_before_admission_taking_no_thread(
-        self, client: ApiClient, engine: sa.Engine, thread_hand_offs: list[str]
-    ) -> None:
-        slots = app_services(client).listing_slots
-        alice = (BUILT_IN_ISSUER, "alice")
-        create_task(client)
-        before = request_count(engine, "alice")
-        thread_hand_offs.clear()
-        with slots.hold(alice), slots.hold(alice), slots.hold(alice), slots.hold(alice):
-            response = client.get(tasks_url())
-
-        assert_problem(response, 429, "too-many-concurrent-listings")
-        assert thread_hand_offs == []
-        assert request_count(engine, "alice") == before
-
-    def test_belong_to_the_bearer_not_to_the_path(self, client: ApiClient) -> None:
-        slots = app_services(client).listing_slots
-        alice = (BUILT_IN_ISSUER, "alice")
-        bob = client.as_user("bob")
-        with slots.hold(alice), slots.hold(alice), slots.hold(alice), slots.hold(alice):
-            bob_at_alices = bob.get(tasks_url("alice"))
-            bobs_own = bob.get(tasks_url("bob"))
-
-        assert_problem(bob_at_alices, 403, "forbidden")
-        assert bobs_own.status_code == 200
 
 
 class TestEachRequestIsCountedOnce:

@@ -11,7 +11,6 @@ from sqlalchemy.engine import URL
 
 from models.errors import TooManyConcurrentListings
 from models.fair_share import ListingSlots
-from models.user import BUILT_IN_ISSUER
 from tasks_api.app import create_app
 from tasks_api.auth import TokenIssuer
 from tasks_api.services import services_of
@@ -132,8 +131,7 @@ class TestConcurrentListingsPerUser:
 
     def test_the_refusal_is_429_with_retry_after(self, fair: ApiClient) -> None:
         slots = services_of(SimpleNamespace(**fair._http.app_state)).listing_slots  # the app's own
-        alice = (BUILT_IN_ISSUER, "alice")  # slots belong to whoever the bearer token names
-        with slots.hold(alice), slots.hold(alice), slots.hold(alice), slots.hold(alice):
+        with slots.hold("alice"), slots.hold("alice"), slots.hold("alice"), slots.hold("alice"):
             response = fair.get(tasks_url())
 
         assert_problem(response, 429, "too-many-concurrent-listings")
