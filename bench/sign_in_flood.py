@@ -19,6 +19,7 @@ Everything runs on loopback; every loop is bounded in count and time. Figures: d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import itertools
 import json
@@ -43,6 +44,8 @@ from typing import TypeAlias
 import httpx
 import sqlalchemy as sa
 
+from bench.dataset import postmaster_pid
+from bench.harness import process_cpu_seconds
 from models.user import BUILT_IN_ISSUER
 from models.user_admission import Identity, admit
 
@@ -103,20 +106,17 @@ def process_rss_mib(root: int) -> dict[int, float]:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time the processes have used so far."""
-    total = 0
+    """User + system CPU time the processes (those still running) have used so far."""
+    total = 0.0
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / os.sysconf("SC_CLK_TCK")
+        with contextlib.suppress(OSError):
+            total += process_cpu_seconds(pid)
+    return total
 
 
 def postgres_pids(data_dir: str) -> list[int]:
     """The embedded PostgreSQL's postmaster and its backends."""
-    postmaster = int((Path(data_dir) / "postgres" / "postmaster.pid").read_text().split()[0])
+    postmaster = postmaster_pid(Path(data_dir))
     return [postmaster, *process_rss_mib(postmaster)]
 
 

@@ -27,6 +27,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 
 from models.errors import RequestRateExceeded, TokenRevoked
 from models.user_admission import Identity
+from tasks_api.openapi31 import request_context
 from tasks_api.services import Services, services_of
 
 IDENTITY = "identity"  # verified, not yet admitted
@@ -84,9 +85,9 @@ def refusals_first(renderers: Mapping[type[Exception], Renderer]) -> dict[type[E
     def admitting_first(render: Renderer) -> Renderer:
         @functools.wraps(render)
         def render_after_admission(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-            token_info = request.scope.get("extensions", {}).get("connexion_context", {}).get("token_info")
+            _, connexion_context = request_context(request.scope)
             try:
-                admit_pending(token_info, services_of(request.state))
+                admit_pending(connexion_context.get("token_info"), services_of(request.state))
             except Exception as refusal:  # rendered by its own renderer, as if the handler had raised it
                 return render_for(refusal)(request, refusal)
             return render(request, error)

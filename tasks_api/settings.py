@@ -74,8 +74,9 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests one worker process runs on threads at once (handlers, admission); the "
         "rest wait on its event loop. Fewer contend less for the GIL (6 served 12-18% more of the "
-        "bench's mix than 40 on 2 cores) but queue everyone behind one user's requests (issue 9's "
-        "fair-sharing p99 187 -> 298 ms): lower it only for uniform traffic (docs/performance.md).",
+        "bench's mix than 40 on 2 cores in one session, not in the next) but queue everyone behind "
+        "one user's requests (issue 9's fair-sharing p99 187 -> 298 ms): lower it only for uniform "
+        "traffic (docs/performance.md).",
     )
     # Kept connections, no overflow: SQLAlchemy closes an overflow connection as soon as it is
     # returned, so a pool that overflows under steady load opens a PostgreSQL backend every few
