@@ -106,6 +106,11 @@ def main() -> None:
         "PostgreSQL; also prints CPU milliseconds per request",
     )
     parser.add_argument(
+        "--native",
+        action="store_true",
+        help="with C frames (py-spy --native): which Python code reaches a costly C function",
+    )
+    parser.add_argument(
         "--tasks-api-src", type=Path, help="profile tasks-api served from this source tree (the before)"
     )
     args = parser.parse_args()
@@ -116,9 +121,8 @@ def main() -> None:
     wrk = ensure_wrk()
     database = dataset.start_postgres(args.data_dir)
     dataset.seed(database)
-    output = args.data_dir / (
-        ("profile-before" if args.tasks_api_src else "profile") + ("-gil" if args.gil else "") + ".txt"
-    )
+    name = "profile-before" if args.tasks_api_src else "profile"
+    output = args.data_dir / f"{name}{'-gil' if args.gil else ''}{'-native' if args.native else ''}.txt"
     with tempfile.TemporaryDirectory() as scratch:
         service = tasks_api_service(
             service_env(database, 1, DEFAULT_POOL_SIZE, DEFAULT_MAX_OVERFLOW), 1, args.tasks_api_src
@@ -137,6 +141,7 @@ def main() -> None:
                     "--rate",
                     str(RATE),
                     *(["--gil"] if args.gil else []),
+                    *(["--native"] if args.native else []),
                     "--output",
                     str(output),
                     "--duration",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from connexion import request
 from starlette.responses import Response
 from werkzeug.http import parse_etags
 
+from handlers.context import request_headers
 from models.concurrency import Precondition, VersionPrecondition, entity_tag
 
 _VERSION_DIGITS = 10  # 2**31 - 1, the largest version, has 10 digits
@@ -14,7 +14,7 @@ _VERSION_DIGITS = 10  # 2**31 - 1, the largest version, has 10 digits
 def if_match() -> Precondition:
     """What ``If-Match`` demands of the resource's version (None: no condition). Strong
     comparison, so a weak tag never matches; ``*`` matches any existing resource."""
-    header = request.headers.get("If-Match")
+    header = request_headers().get("If-Match")
     if header is None:
         return None
     tags = parse_etags(header)
@@ -35,7 +35,7 @@ def _versions(tags: set[str]) -> list[int]:
 
 def none_match(version: int) -> bool:
     """Whether ``If-None-Match`` names this version (weak comparison, as RFC 9110 asks for GET)."""
-    header = request.headers.get("If-None-Match")
+    header = request_headers().get("If-None-Match")
     if header is None:
         return False
     tags = parse_etags(header)

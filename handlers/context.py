@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from connexion import request
+import connexion.context
 from connexion.context import context
+from starlette.datastructures import URL, Headers
 from starlette.responses import Response
 
 from models.errors import NotTheOwner
@@ -13,7 +14,7 @@ from models.unit_of_work import UnitOfWork
 from models.user import Owner
 from tasks_api.admission import OWNER
 from tasks_api.database import Database
-from tasks_api.services import Services, services_of
+from tasks_api.services import Services, current_services
 
 HandlerResult = tuple[Any, int] | tuple[Any, int, dict[str, str]]
 
@@ -29,9 +30,19 @@ def no_content() -> Response:
     return Response(status_code=204)
 
 
+def request_headers() -> Headers:
+    """The request's headers. (Each attribute read through ``connexion.request`` builds a new
+    request object; these read the ASGI scope as Starlette's request would.)"""
+    return Headers(scope=connexion.context.scope)
+
+
+def request_url() -> URL:
+    return URL(scope=connexion.context.scope)
+
+
 def services() -> Services:
     """The running app's services (built once by ``create_app``)."""
-    return services_of(request.state)
+    return current_services()
 
 
 def database() -> Database:

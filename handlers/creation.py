@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from connexion import request
-
-from handlers.context import HandlerResult, json_result
+from handlers.context import HandlerResult, json_result, request_headers
 from models.idempotency import StoredResponse, fingerprint
 from models.timestamps import utc_now
 from models.unit_of_work import UnitOfWork
@@ -22,7 +20,7 @@ def create_once(
     Keys are per user; ``resource`` goes into the fingerprint so that one key reused for another
     kind of resource is a different request, not a replay.
     """
-    key, now = request.headers.get("Idempotency-Key"), utc_now()
+    key, now = request_headers().get("Idempotency-Key"), utc_now()
     body_fingerprint = fingerprint(body) if resource == "task" else fingerprint([resource, body])
     replay = uow.idempotency_keys.claim(key, body_fingerprint, now) if key else None
     if replay is not None:

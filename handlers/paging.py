@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connexion import request
-
-from handlers.context import HandlerResult, json_result, services
+from handlers.context import HandlerResult, json_result, request_url, services
 from tasks_api.cursors import listing_digest
 
 
@@ -25,6 +23,6 @@ class Listing:
         next_cursor = self._cursors.encode(self._digest, next_position) if next_position else None
         headers = {}
         if next_cursor:
-            next_url = request.url.include_query_params(cursor=next_cursor)
+            next_url = request_url().include_query_params(cursor=next_cursor)
             headers["Link"] = f'<{next_url.path}?{next_url.query}>; rel="next"'
         return json_result({"items": items, "next_cursor": next_cursor}, headers=headers)

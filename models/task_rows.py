@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
@@ -29,31 +30,46 @@ TaskRow = sa.Row[Any]
 
 
 def _json_time(value: datetime | None) -> str | None:
-    """As pydantic writes an aware datetime in JSON mode: ISO 8601, UTC as ``Z``."""
+    """As pydantic writes a datetime in JSON mode: RFC 3339, UTC as ``Z``, an offset in hours and
+    minutes only. orjson writes it four times faster than ``isoformat()``; a page has some 60."""
     if value is None:
         return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z)[1:-1].decode()
+
+
+class _TaskAttributes:
+    """A ``Task`` object read by column name, like a row's ``_mapping``."""
+
+    __slots__ = ("_task",)
+
+    def __init__(self, task: Task) -> None:
+        self._task = task
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self._task, name)
 
 
 def task_json(task: TaskRow | Task, user_id: str) -> dict[str, Any]:
     """The task as the contract's ``Task``. ``user_id`` is the owner's subject, as clients know it
     (the row's ``user_id`` is the owner's internal key, which differs for identity-provider users)."""
-    status = str(task.status)
+    # By name through the row's mapping: a row's attribute access first fails as an attribute,
+    # and the AttributeError it formats cost more than the rest of this function.
+    column = task._mapping if isinstance(task, sa.Row) else _TaskAttributes(task)
+    status = str(column["status"])
     return {
-        "title": task.title,
-        "description": task.description,
+        "title": column["title"],
+        "description": column["description"],
         "status": status,
-        "priority": str(task.priority),
-        "due_at": _json_time(task.due_at),
-        "id": str(task.id),
+        "priority": str(column["priority"]),
+        "due_at": _json_time(column["due_at"]),
+        "id": str(column["id"]),
         "user_id": user_id,
-        "list_id": str(task.list_id),
-        "position": task.position,
-        "tags": list(task.tags),
+        "list_id": str(column["list_id"]),
+        "position": column["position"],
+        "tags": list(column["tags"]),
         "completed": status == TaskStatus.COMPLETED,
-        "created_at": _json_time(task.created_at),
-        "updated_at": _json_time(task.updated_at),
-        "completed_at": _json_time(task.completed_at),
-        "etag": entity_tag(task.version),
+        "created_at": _json_time(column["created_at"]),
+        "updated_at": _json_time(column["updated_at"]),
+        "completed_at": _json_time(column["completed_at"]),
+        "etag": entity_tag(column["version"]),
     }

@@ -62,10 +62,9 @@ class UnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        try:
-            self._session.rollback()
-        finally:
-            self._session.close()
+        # Closing ends the open transaction with a rollback; a rollback() first did that work
+        # twice over in Python (the session's transaction, then its closing).
+        self._session.close()
 
     @property
     def tasks(self) -> TaskRepository:

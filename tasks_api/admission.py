@@ -20,7 +20,6 @@ import inspect
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
-from connexion import request
 from connexion.context import context
 from connexion.exceptions import OAuthProblem
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
@@ -28,7 +27,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from models.errors import RequestRateExceeded, TokenRevoked
 from models.user_admission import Identity
 from tasks_api.openapi31 import request_context
-from tasks_api.services import Services, services_of
+from tasks_api.services import Services, current_services, services_of
 
 IDENTITY = "identity"  # verified, not yet admitted
 OWNER = "owner"  # admitted
@@ -61,7 +60,7 @@ def admitted_first(handler: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(handler)  # Connexion reads the handler's parameters through __wrapped__
     def admitted(*args: Any, **kwargs: Any) -> Any:
-        admit_pending(context.get("token_info"), services_of(request.state))
+        admit_pending(context.get("token_info"), current_services())
         return handler(*args, **kwargs)
 
     return admitted

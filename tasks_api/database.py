@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.engine.interfaces import IsolationLevel
 from sqlalchemy.exc import ArgumentError
@@ -169,8 +170,27 @@ def create_database_engine(url: URL, settings: Settings, **overrides: Any) -> En
         **options,
     )
     _return_to_default_isolation_for_free(engine)
+    _roll_back_only_what_is_open(engine)
     send_statement_settings(engine)
     return engine
+
+
+def _roll_back_only_what_is_open(engine: Engine) -> None:
+    """Call the driver's ``rollback()`` only on a connection that has a transaction to end.
+
+    SQLAlchemy rolls back when a connection closes and again when the pool takes it back: three
+    calls for an autocommitted read, none of which has anything to do. psycopg2 sends nothing
+    for them, but releases the GIL for each, and under load each release hands the interpreter to
+    another thread and waits to get it back. The connection's own status (kept by libpq, read
+    without a lock or a round trip) tells whether a transaction is open, failed or unknown.
+    """
+    do_rollback = engine.dialect.do_rollback
+
+    def roll_back_if_open(dbapi_connection: Any) -> None:
+        if dbapi_connection.get_transaction_status() != TRANSACTION_STATUS_IDLE:
+            do_rollback(dbapi_connection)
+
+    engine.dialect.do_rollback = roll_back_if_open  # type: ignore[method-assign]
 
 
 def _return_to_default_isolation_for_free(engine: Engine) -> None:

@@ -32,7 +32,11 @@ upgrade that moves them fails loudly instead of silently falling back to Draft 4
    ``AsyncOperation.fn`` (a property building a new decorator per call), ``BaseDecorator.decorate``
    as ``ASGIDecorator`` inherits it (re-wraps the handler, inspecting its signature, per request)
    and ``AbstractSecurityHandler._accepts_kwarg`` (inspects the bearer function's signature twice
-   per request).
+   per request). Two module functions called per request are replaced by equivalents (a guard
+   test holds them to the originals' answers): ``connexion.utils.extract_content_type`` (built
+   ``typing`` generics on every call, three times a request) and
+   ``connexion.decorators.parameter.sanitized`` (three regular expressions per parameter name,
+   per request; the names come from the contract, so each is worked out once).
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Mutabl
 from itertools import islice
 from typing import Any, ClassVar
 
+import connexion.decorators.parameter
+import connexion.utils
 import jsonschema_rs
 import orjson
 from connexion.apps.asynchronous import AsyncOperation
@@ -71,6 +77,8 @@ _ORIGINAL_VALIDATE_SPEC = Specification.__dict__["_validate_spec"]
 _ORIGINAL_OPERATION_FN = AsyncOperation.__dict__["fn"]
 _ORIGINAL_ACCEPTS_KWARG = AbstractSecurityHandler.__dict__["_accepts_kwarg"]
 _ORIGINAL_DECORATE = BaseDecorator.__dict__["decorate"]
+_ORIGINAL_EXTRACT_CONTENT_TYPE = connexion.utils.extract_content_type
+_ORIGINAL_SANITIZED = connexion.decorators.parameter.sanitized
 
 
 class CompiledSchemas:
@@ -369,3 +377,19 @@ def reuse_per_operation_work() -> None:
     AsyncOperation.fn = property(_decorated_once)
     ASGIDecorator.decorate = _decorate_once
     AbstractSecurityHandler._accepts_kwarg = staticmethod(_accepts_kwarg)
+    connexion.utils.extract_content_type = _extract_content_type
+    connexion.decorators.parameter.sanitized = _sanitized
+
+
+def _extract_content_type(headers: list[tuple[bytes, bytes]] | Mapping[str, str]) -> str | None:
+    """``connexion.utils.extract_content_type``: the first Content-Type of ASGI header pairs or of
+    a handler's headers dict, latin-1 decoded."""
+    for key, value in headers.items() if isinstance(headers, Mapping) else headers:
+        name = key.decode("latin-1") if isinstance(key, bytes) else key
+        if name.lower() == "content-type":
+            return value.decode("latin-1") if isinstance(value, bytes) else value
+    return None
+
+
+# Bounded although the names come from the contract: a cache must not grow with what clients send.
+_sanitized: Callable[[str], str] = functools.lru_cache(maxsize=1024)(_ORIGINAL_SANITIZED)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import connexion.context
+
 if TYPE_CHECKING:  # the modules below import this one (through their request handling)
     from models.fair_share import ListingSlots
     from tasks_api.auth import TokenIssuer, TokenVerifier
@@ -43,7 +45,19 @@ class Services:
 
 
 def services_of(request_state: object) -> Services:
-    services = getattr(request_state, SERVICES_STATE_KEY)
+    return _provided(getattr(request_state, SERVICES_STATE_KEY))
+
+
+def current_services() -> Services:
+    """The services of the app serving the current request, from its ASGI scope.
+
+    ``connexion.request.state`` says the same, but every attribute read through ``connexion.request``
+    builds a new request object (Connexion's and Starlette's): several per request, for one dict.
+    """
+    return _provided(connexion.context.scope["state"].get(SERVICES_STATE_KEY))
+
+
+def _provided(services: object) -> Services:
     if not isinstance(services, Services):
         raise TypeError("the app's lifespan did not provide its Services")
     return services

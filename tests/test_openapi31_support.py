@@ -12,6 +12,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import connexion.decorators.parameter
+import connexion.utils
 import pytest
 from connexion import AsyncApp
 from connexion.decorators.main import ASGIDecorator, BaseDecorator
@@ -29,11 +31,19 @@ from tasks_api.openapi31 import (
     _ORIGINAL_ACCEPTS_KWARG as ORIGINAL_ACCEPTS_KWARG,
 )
 from tasks_api.openapi31 import (
+    _ORIGINAL_EXTRACT_CONTENT_TYPE as ORIGINAL_EXTRACT_CONTENT_TYPE,
+)
+from tasks_api.openapi31 import (
     _ORIGINAL_OPERATION_FN as ORIGINAL_OPERATION_FN,
+)
+from tasks_api.openapi31 import (
+    _ORIGINAL_SANITIZED as ORIGINAL_SANITIZED,
 )
 from tasks_api.openapi31 import (
     COMPILED_SCHEMAS,
     _decorate_once,
+    _extract_content_type,
+    _sanitized,
     accept_openapi_31,
     validator_map,
 )
@@ -225,3 +235,44 @@ class TestPerRequestWorkIsDoneOnce:
 
         assert requests() == [200, 200, 200]
         assert calls == []
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            [(b"host", b"x"), (b"content-type", b"application/merge-patch+json; charset=utf-8")],
+            [(b"Content-Type", b"application/json"), (b"content-type", b"text/plain")],
+            [(b"host", b"x")],
+            [(b"content-type", "caf\u00e9".encode("latin-1"))],
+            [],
+            {"ETag": '"1"', "Content-Type": "application/json"},
+            {"content-type": "application/problem+json"},
+            {"Location": "/x"},
+        ],
+    )
+    def test_content_types_are_read_as_connexion_reads_them(self, headers: Any) -> None:
+        assert _extract_content_type(headers) == ORIGINAL_EXTRACT_CONTENT_TYPE(headers)
+
+    @pytest.mark.parametrize("name", ["task_id", "filter[status]", "sort", "user-id", "1st", "a[]", "", "if"])
+    def test_parameter_names_are_sanitized_as_connexion_sanitizes_them(self, name: str) -> None:
+        assert _sanitized(name) == ORIGINAL_SANITIZED(name)
+
+    def test_connexion_still_calls_the_replaced_functions_through_their_modules(
+        self, client: ApiClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Replacing a module attribute helps only while Connexion looks it up there."""
+        assert connexion.utils.extract_content_type is _extract_content_type
+        assert connexion.decorators.parameter.sanitized is _sanitized
+        # Parameter decorators take ``sanitized`` from their module when built (once per operation).
+        assert "sanitize_fn = pythonic if pythonic_params else sanitized" in inspect.getsource(
+            connexion.decorators.parameter.BaseParameterDecorator.__init__
+        )
+        seen: list[object] = []
+
+        def counted(headers: Any) -> str | None:
+            seen.append(headers)
+            return _extract_content_type(headers)
+
+        monkeypatch.setattr(connexion.utils, "extract_content_type", counted)
+
+        assert client.post("/api/alice/tasks", json={"title": "t"}).status_code == 201
+        assert len(seen) >= 2  # the request's body, the response's media type

@@ -71,3 +71,22 @@ def test_objects_not_yet_stored_say_the_same() -> None:
     )
 
     assert task_json(task, SUBJECT) == public(task)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2030, 1, 2, 3, 4, 5, 120000, tzinfo=UTC),
+        datetime(2030, 1, 2, 3, 4, 5, 1, tzinfo=timezone(timedelta(hours=-3, minutes=-30))),
+        datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        # Local mean time (Kolkata before 1900): RFC 3339 offsets have no seconds, and isoformat()
+        # wrote them.
+        datetime(1850, 1, 1, tzinfo=timezone(timedelta(hours=5, minutes=53, seconds=28))),
+        datetime(2030, 1, 2, 3, 4, 5),
+    ],
+    ids=str,
+)
+def test_times_read_as_pydantic_writes_them(moment: datetime) -> None:
+    task = Task(title="t", user_id="u", list_id=UUID(int=1), position=1, due_at=moment)
+    assert task_json(task, SUBJECT)["due_at"] == public(task)["due_at"]

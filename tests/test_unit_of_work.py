@@ -1,0 +1,121 @@
+"""A unit of work keeps what it commits and nothing else, and always gives its connection back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from models.errors import EmailAlreadyRegistered
+from models.sign_in import SignInLimits
+from models.unit_of_work import UnitOfWork
+from models.user import UserRegistration
+from tasks_api.database import create_database_engine
+from tasks_api.settings import Settings
+
+LIMITS = SignInLimits(failures_per_account=5, failures_per_address=5, window=timedelta(minutes=1))
+
+
+@pytest.fixture
+def engine(database_url: URL, settings: Settings) -> Iterator[sa.Engine]:
+    """The engine requests use, with one connection: what one request leaves, the next one gets."""
+    engine = create_database_engine(database_url, settings, pool_size=1, max_overflow=0)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def units_of_work(engine: sa.Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, class_=Session, expire_on_commit=False)
+
+
+def register(uow: UnitOfWork, email: str) -> None:
+    uow.users.register(UserRegistration(email=email, name="N", password="unused"), "hash")
+
+
+def stored(engine: sa.Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.scalars(sa.text("SELECT email FROM users ORDER BY email")))
+
+
+class TestLeavingTheBlock:
+    def test_what_was_committed_is_kept(
+        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+    ) -> None:
+        with UnitOfWork(units_of_work, LIMITS) as uow:
+            register(uow, "kept@example.com")
+            uow.commit()
+
+        assert stored(engine) == ["kept@example.com"]
+
+    def test_without_commit_nothing_is_written(
+        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+    ) -> None:
+        with UnitOfWork(units_of_work, LIMITS) as uow:
+            register(uow, "flushed@example.com")  # sent to the server, in the open transaction
+
+        assert stored(engine) == []
+
+    def test_on_an_error_nothing_is_written(
+        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+    ) -> None:
+        def fail_half_way() -> None:
+            with UnitOfWork(units_of_work, LIMITS) as uow:
+                register(uow, "half@example.com")
+                raise LookupError
+
+        with pytest.raises(LookupError):
+            fail_half_way()
+
+        assert stored(engine) == []
+
+    def test_after_a_commit_later_changes_are_not_written(
+        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+    ) -> None:
+        with UnitOfWork(units_of_work, LIMITS) as uow:
+            register(uow, "first@example.com")
+            uow.commit()
+            register(uow, "second@example.com")
+
+        assert stored(engine) == ["first@example.com"]
+
+    def test_after_a_failed_statement_the_connection_serves_the_next_one(
+        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+    ) -> None:
+        with UnitOfWork(units_of_work, LIMITS) as uow:
+            register(uow, "taken@example.com")
+            uow.commit()
+
+        def register_again() -> None:
+            with UnitOfWork(units_of_work, LIMITS) as uow:
+                register(uow, "TAKEN@example.com")  # the failed INSERT aborts the transaction
+
+        with pytest.raises(EmailAlreadyRegistered):
+            register_again()
+        with UnitOfWork(units_of_work, LIMITS) as uow:  # the same connection, rolled back
+            register(uow, "next@example.com")
+            uow.commit()
+
+        assert stored(engine) == ["next@example.com", "taken@example.com"]
+
+    def test_the_connection_goes_back_to_the_pool_idle(
+        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+    ) -> None:
+        for _ in range(3):
+            with UnitOfWork(units_of_work, LIMITS) as uow:
+                register(uow, "again@example.com")
+
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        with engine.connect() as connection:
+            states = connection.scalars(
+                sa.text(
+                    "SELECT state FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                )
+            ).all()
+        assert "idle in transaction" not in states
