@@ -8,7 +8,7 @@ go through the ORM.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -51,8 +51,11 @@ class TaskRepository:
         owner: Owner,
         lists: TodoListRepository,
         fair_share: FairShare = DEFAULT_FAIR_SHARE,
+        *,
+        connection: Callable[[], sa.Connection] | None = None,
     ) -> None:
         self._session = session
+        self._connection = connection or session.connection
         self._owner = owner
         self._lists = lists
         self._fair_share = fair_share
@@ -60,9 +63,9 @@ class TaskRepository:
     def _execute(
         self, statement: sa.Executable, parameters: dict[str, Any] | None = None
     ) -> sa.CursorResult[Any]:
-        """On the session's connection, in its transaction if it has one, past ``Session.execute``,
-        whose ORM layer cost more than the statement itself."""
-        return self._session.connection().execute(statement, parameters)
+        """On the unit of work's connection (the session's, in its transaction if it has one),
+        past ``Session.execute``, whose ORM layer cost more than the statement itself."""
+        return self._connection().execute(statement, parameters)
 
     def _owned(self, task_id: UUID) -> dict[str, Any]:
         """The parameters that scope a statement of ``models.task_statements`` to this owner."""

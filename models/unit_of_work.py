@@ -6,6 +6,7 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -29,7 +30,9 @@ class UnitOfWork:
     A ``read_only`` unit of work is for an operation that reads in a single statement (one task,
     one page): its session is autocommitted, so the driver sends neither ``BEGIN`` nor, at the
     end, ``ROLLBACK`` (two round trips of three, for a read). It has nothing to commit: each
-    statement is its own transaction, so several statements would not share one snapshot.
+    statement is its own transaction, so several statements would not share one snapshot. Its
+    task reads go over a connection of their own, without the session's machinery (a session
+    transaction begun and closed around one statement).
     """
 
     users: UserRepository
@@ -53,6 +56,7 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self._session = self._session_factory()
+        self._reading_connection: Connection | None = None
         self.users = UserRepository(self._session)
         return self
 
@@ -64,13 +68,29 @@ class UnitOfWork:
     ) -> None:
         # Closing ends the open transaction with a rollback; a rollback() first did that work
         # twice over in Python (the session's transaction, then its closing).
-        self._session.close()
+        try:
+            if self._reading_connection is not None:
+                self._reading_connection.close()
+        finally:
+            self._session.close()
+
+    def _read_connection(self) -> Connection:
+        if self._reading_connection is None:
+            bind = self._session_factory.kw["bind"]  # an engine, autocommitted for reading
+            self._reading_connection = bind.connect()
+        return self._reading_connection
 
     @property
     def tasks(self) -> TaskRepository:
         if self._owner is None:
             raise RuntimeError("task access needs an owner")
-        return TaskRepository(self._session, self._owner, self.lists, self._fair_share)
+        return TaskRepository(
+            self._session,
+            self._owner,
+            self.lists,
+            self._fair_share,
+            connection=self._read_connection if self._read_only else None,
+        )
 
     @property
     def lists(self) -> TodoListRepository:
