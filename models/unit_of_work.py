@@ -66,12 +66,12 @@ class UnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        # Closing ends the open transaction with a rollback; a rollback() first did that work
-        # twice over in Python (the session's transaction, then its closing).
         try:
             if self._reading_connection is not None:
                 self._reading_connection.close()
         finally:
+            # Closing ends the open transaction with a rollback; a rollback() first did that
+            # work twice over in Python (the session's transaction, then its closing).
             self._session.close()
 
     def _read_connection(self) -> Connection:

@@ -178,11 +178,12 @@ def create_database_engine(url: URL, settings: Settings, **overrides: Any) -> En
 def _roll_back_only_what_is_open(engine: Engine) -> None:
     """Call the driver's ``rollback()`` only on a connection that has a transaction to end.
 
-    SQLAlchemy rolls back when a connection closes and again when the pool takes it back: three
-    calls for an autocommitted read, none of which has anything to do. psycopg2 sends nothing
-    for them, but releases the GIL for each, and under load each release hands the interpreter to
-    another thread and waits to get it back. The connection's own status (kept by libpq, read
-    without a lock or a round trip) tells whether a transaction is open, failed or unknown.
+    SQLAlchemy rolls back when a connection closes and again when the pool takes it back,
+    autocommitted connections (admission, reads) included, where there is nothing to end.
+    psycopg2 sends nothing then, but still releases the GIL for each call, and under load each
+    release lets another thread take the interpreter. The connection's own status (kept by
+    libpq, read without a lock or a round trip) tells whether a transaction is open, failed or
+    unknown; all but idle are rolled back as before.
     """
     do_rollback = engine.dialect.do_rollback
 
