@@ -76,8 +76,8 @@ class UnitOfWork:
 
     def _read_connection(self) -> Connection:
         if self._reading_connection is None:
-            bind = self._session_factory.kw["bind"]  # an engine, autocommitted for reading
-            self._reading_connection = bind.connect()
+            engine = self._session.get_bind().engine  # autocommitted, for a read-only unit of work
+            self._reading_connection = engine.connect()
         return self._reading_connection
 
     @property
