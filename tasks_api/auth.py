@@ -18,7 +18,6 @@ refuses it if revoked, and counts the request against the user's rate.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -38,33 +37,13 @@ from models.user_admission import Identity
 from tasks_api.admission import verified
 from tasks_api.password_hashing import HashingSlots, PasswordHashing
 from tasks_api.services import services_of
-from tasks_api.settings import ConfigurationError, Settings
+from tasks_api.settings import Settings
 from tasks_api.verified_tokens import VerifiedTokens
 
 logger = logging.getLogger(__name__)
 
 BUILT_IN_ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068: says what the token is for, so no other JWT passes as one
-
-
-def resolve_jwt_secret(settings: Settings) -> str:
-    """``JWT_SECRET``; with the embedded database and none set, one generated once and kept in
-    the data folder (so restarts keep everyone signed in)."""
-    if settings.jwt_secret:
-        return settings.jwt_secret
-    if settings.database_url:
-        raise ConfigurationError(
-            "JWT_SECRET is not set: with an external DATABASE_URL, set JWT_SECRET to a random "
-            'string of at least 32 bytes (e.g. python -c "import secrets; print(secrets.token_urlsafe(48))")'
-        )
-    path = settings.jwt_secret_file
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_urlsafe(48))
-        logger.info("Generated a JWT signing secret in %s", path)
-    return path.read_text().strip()
 
 
 def password_hashing(settings: Settings) -> PasswordHashing:

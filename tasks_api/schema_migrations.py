@@ -104,10 +104,21 @@ def _locked_connection(url: URL) -> Iterator[Connection]:
 
 
 def upgrade(url: URL, revision: str = "head") -> None:
-    from alembic import command
-
     with _locked_connection(url) as connection:
+        if revision == "head" and _at_head(connection):
+            return  # every start but the first after a release: Alembic is not even imported
+        from alembic import command
+
         command.upgrade(alembic_config(connection), revision)
+
+
+def _at_head(connection: Connection) -> bool:
+    """Whether the schema is at the head revision, asked without ending the locked transaction
+    (``current_revision`` rolls back when there is no version table yet)."""
+    head = head_revision()
+    if head is None or connection.scalar(sa.text("SELECT to_regclass('alembic_version')")) is None:
+        return False
+    return bool(connection.scalar(sa.text("SELECT version_num FROM alembic_version LIMIT 1")) == head)
 
 
 def downgrade(url: URL, revision: str = "-1") -> None:

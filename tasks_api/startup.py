@@ -18,25 +18,23 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Any, NoReturn, TypedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypedDict
 
 import click
 from pydantic import ValidationError
 
-from tasks_api import schema_migrations
-from tasks_api.auth import resolve_jwt_secret
 from tasks_api.client_address import forwarding_options
-from tasks_api.database import (
-    DatabaseUrls,
-    apply_role_settings,
-    check_connection,
-    masked,
-    resolve_database_urls,
-    warn_unless_statement_timeout_applies,
-)
 from tasks_api.http_edge import server_options
+from tasks_api.jwt_secret import resolve_jwt_secret
 from tasks_api.logging_config import logging_config
 from tasks_api.settings import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from tasks_api.database import DatabaseUrls
+
+# SQLAlchemy and Alembic (tasks_api.database, tasks_api.schema_migrations) are imported once the
+# settings are read and the worker count told: a lone worker imports the app meanwhile.
 
 logger = logging.getLogger("tasks_api")
 
@@ -71,6 +69,8 @@ def settings_or_exit() -> Settings:
 def database_urls_or_exit(settings: Settings, *, serving: bool = False) -> DatabaseUrls:
     """The database to use, reachable over its direct URL (and, for ``serving``, over the URL
     requests use, connected exactly as they will be), or exit with one line that says why not."""
+    from tasks_api.database import check_connection, resolve_database_urls
+
     try:
         urls = resolve_database_urls(settings)
         setting = "DATABASE_URL_UNPOOLED" if settings.database_url_unpooled else "DATABASE_URL"
@@ -115,10 +115,18 @@ def worker_start_timeout(import_probe: subprocess.Popen[str] | None) -> int:
     return timeout
 
 
-def prepare(host: str | None, port: int | None, workers: int | None, migrate: bool | None) -> Launch:
-    """Everything ``serve`` does before uvicorn starts, or exit with one line that says why not."""
+def prepare(
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    migrate: bool | None,
+    announce_workers: Callable[[int], None] = lambda _: None,
+) -> Launch:
+    """Everything ``serve`` does before uvicorn starts, or exit with one line that says why not.
+    ``announce_workers`` hears the worker count as soon as the settings are read."""
     settings = settings_or_exit()
     workers = workers or settings.workers
+    announce_workers(workers)
     # Now, so that it overlaps everything below (starting PostgreSQL, migrating): the workers
     # start only when it is done (it sets their start-up timeout).
     import_probe = import_probe_for(workers)
@@ -129,6 +137,9 @@ def prepare(host: str | None, port: int | None, workers: int | None, migrate: bo
         settings.identity_provider  # noqa: B018  (checked now, not at the first request)
     except ConfigurationError as error:
         fail(str(error))
+    from tasks_api import schema_migrations
+    from tasks_api.database import apply_role_settings, masked, warn_unless_statement_timeout_applies
+
     urls = database_urls_or_exit(settings, serving=True)
     apply_role_settings(urls.direct, settings)
     if settings.migrate_on_start if migrate is None else migrate:
@@ -159,13 +170,19 @@ def prepare(host: str | None, port: int | None, workers: int | None, migrate: bo
 
 
 def main() -> None:
-    """``python -m tasks_api.startup OPTIONS LAUNCH_FD``: the Launch for ``serve``'s OPTIONS (JSON)
-    goes to descriptor LAUNCH_FD; then this waits for stdin to close before exiting."""
+    """``python -m tasks_api.startup OPTIONS LAUNCH_FD``: for ``serve``'s OPTIONS (JSON), two lines
+    go to descriptor LAUNCH_FD: the worker count (as soon as it is known, so that a lone worker can
+    import the app meanwhile), then the Launch. Then this waits for stdin to close before exiting."""
     # A SIGTERM mid-start exits through atexit, which stops an embedded PostgreSQL started here.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     options, launch_fd = json.loads(sys.argv[1]), int(sys.argv[2])
-    launch = prepare(**options)
     with os.fdopen(launch_fd, "w") as channel:
+
+        def announce_workers(workers: int) -> None:
+            channel.write(f"{workers}\n")
+            channel.flush()
+
+        launch = prepare(**options, announce_workers=announce_workers)
         channel.write(json.dumps(launch) + "\n")
     sys.stdin.read()  # the supervisor has joined the embedded PostgreSQL (or gone away)
 

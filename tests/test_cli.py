@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -102,6 +103,30 @@ class TestWorkerStartTimeout:
         assert probe is not None
         assert worker_start_timeout(probe) >= MIN_WORKER_START_TIMEOUT_SECONDS
         assert probe.returncode == 0
+
+
+class TestStartUpChild:
+    def test_tells_the_worker_count_before_the_launch(self, database_url: URL) -> None:
+        # A lone worker imports the app while the child starts and checks the database.
+        env = {**os.environ, "DATABASE_URL": database_url.render_as_string(hide_password=False)}
+        env["JWT_SECRET"] = TEST_JWT_SECRET
+        options = {"host": None, "port": free_port(), "workers": None, "migrate": False}
+        read_end, write_end = os.pipe()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tasks_api.startup", json.dumps(options), str(write_end)],
+            env=env,
+            stdin=subprocess.PIPE,
+            pass_fds=(write_end,),
+        )
+        os.close(write_end)
+        with os.fdopen(read_end) as channel:
+            lines = channel.readlines()  # the child writes both, then waits for stdin to close
+        assert child.stdin is not None
+        child.stdin.close()
+
+        assert child.wait(timeout=300) == 0
+        assert lines[0] == "1\n"
+        assert json.loads(lines[1])["uvicorn"]["workers"] == 1
 
 
 class TestDbCommands:

@@ -51,6 +51,30 @@ def test_upgrade_downgrade_upgrade(postgres_admin_url: URL) -> None:
     assert table_names(url) == TABLES
 
 
+def test_an_upgrade_from_one_revision_behind_reaches_head(postgres_admin_url: URL) -> None:
+    url = create_database(postgres_admin_url, "tasks_migrations_one_behind")
+    schema_migrations.upgrade(url)
+    schema_migrations.downgrade(url, "-1")
+    assert schema_migrations.current(url) != schema_migrations.head_revision()
+
+    schema_migrations.upgrade(url)
+
+    assert schema_migrations.current(url) == schema_migrations.head_revision()
+    assert table_names(url) == TABLES
+
+
+def test_an_upgrade_at_head_does_not_import_alembic(database_url: URL) -> None:
+    # Every start of serve upgrades; Alembic's import was 0.3 s of CPU beside the app's import.
+    probe = (
+        "import sys; from sqlalchemy.engine import make_url; from tasks_api import schema_migrations; "
+        f"schema_migrations.upgrade(make_url({database_url.render_as_string(hide_password=False)!r})); "
+        "print('alembic' in sys.modules)"
+    )
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+
+    assert output.strip() == "False"
+
+
 def test_models_and_migrations_do_not_drift(database_url: URL) -> None:
     engine = sa.create_engine(database_url, poolclass=sa.NullPool)
     with engine.connect() as connection:

@@ -6,8 +6,10 @@ Connexion's own Draft 4 validation ignores.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
+import uuid
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import connexion.decorators.parameter
 import connexion.utils
 import pytest
+import yaml
 from connexion import AsyncApp
 from connexion.decorators.main import ASGIDecorator, BaseDecorator
 from connexion.exceptions import InvalidSpecification
@@ -25,8 +28,10 @@ from connexion.validators import (
     JSONResponseBodyValidator,
     ParameterValidator,
 )
+from openapi_spec_validator import OpenAPIV31SpecValidator
 from starlette.testclient import TestClient
 
+from tasks_api import openapi31
 from tasks_api.openapi31 import (
     _ORIGINAL_ACCEPTS_KWARG as ORIGINAL_ACCEPTS_KWARG,
 )
@@ -45,6 +50,7 @@ from tasks_api.openapi31 import (
     _extract_content_type,
     _sanitized,
     accept_openapi_31,
+    check_openapi_31,
     validator_map,
 )
 from tests.api.helpers import ApiClient
@@ -144,6 +150,35 @@ class TestSpecLoading:
             InvalidSpecification, match=r"5 is not of type 'string'|5 is not of type \"string\""
         ):
             app.add_api(broken)
+
+    def test_a_valid_31_document_is_checked_once_per_process(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # serve checks the contract while the database starts; create_app then finds it checked.
+        checked: list[object] = []
+
+        class CountingValidator(OpenAPIV31SpecValidator):
+            def validate(self) -> None:
+                checked.append(self)
+                super().validate()
+
+        monkeypatch.setattr(openapi31, "OpenAPIV31SpecValidator", CountingValidator)
+        document = yaml.safe_load(PROBE_SPEC.read_text())
+        document["info"]["title"] = f"probe {uuid.uuid4()}"  # unseen by this process
+
+        check_openapi_31(document)
+        check_openapi_31(copy.deepcopy(document))
+        assert len(checked) == 1
+
+        document["info"]["description"] = "changed"
+        check_openapi_31(document)
+        assert len(checked) == 2
+
+    def test_a_broken_31_document_fails_every_time(self) -> None:
+        broken = yaml.safe_load(PROBE_SPEC.read_text())
+        broken["info"]["description"] = 5
+
+        for _ in range(2):
+            with pytest.raises(InvalidSpecification):
+                check_openapi_31(broken)
 
     def test_30_specs_still_go_through_connexions_own_check(self) -> None:
         accept_openapi_31()
