@@ -1,6 +1,6 @@
 """Start-up time and request latency of `tasks-api serve` on the embedded PostgreSQL.
 
-    uv run python bench/serve_latency.py [--requests 300] [--workers 1]
+    uv run python -m bench.serve_latency [--requests 300] [--workers 1]
 
 Everything runs on loopback; every loop is bounded. Numbers are recorded in docs/performance.md.
 """
@@ -8,39 +8,22 @@ Everything runs on loopback; every loop is bounded. Numbers are recorded in docs
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 
-TASKS_API = str(Path(sys.executable).parent / "tasks-api")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from bench.harness import free_port
+from bench.start_up import serve
 
 
 def start(data_dir: str, port: int, workers: int) -> tuple[subprocess.Popen[bytes], float]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["TASKS_API_DATA_DIR"] = data_dir
-    env["TASKS_API_LOG_LEVEL"] = "warning"
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [TASKS_API, "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = serve(data_dir, port, workers)
     deadline = started + 60
     while time.perf_counter() < deadline:
         try:

@@ -37,18 +37,23 @@ def _first_200(url: str, deadline: float) -> float:
     raise RuntimeError(f"no 200 from {url} within {DEADLINE_SECONDS} s")
 
 
-def one_start(data_dir: str, workers: int) -> tuple[float, float]:
-    """Seconds from the command to /health's first 200, and to /ready's."""
-    port = free_port()
+def serve(data_dir: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """``tasks-api serve`` on the embedded PostgreSQL in ``data_dir``, quietly."""
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env |= {"TASKS_API_DATA_DIR": data_dir, "TASKS_API_LOG_LEVEL": "warning"}
-    started = time.perf_counter()
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [TASKS_API, "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def one_start(data_dir: str, workers: int) -> tuple[float, float]:
+    """Seconds from the command to /health's first 200, and to /ready's."""
+    port = free_port()
+    started = time.perf_counter()
+    process = serve(data_dir, port, workers)
     try:
         deadline = started + DEADLINE_SECONDS
         health = _first_200(f"http://127.0.0.1:{port}/health", deadline)
