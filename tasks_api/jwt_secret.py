@@ -10,7 +10,7 @@ import secrets
 
 from tasks_api.settings import ConfigurationError, Settings
 
-logger = logging.getLogger("tasks_api.auth")
+logger = logging.getLogger(__name__)
 
 
 def resolve_jwt_secret(settings: Settings) -> str:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # Any fixed 64-bit number, shared by every tasks-api process: "tasks-api schema" in ASCII.
 MIGRATION_LOCK_ID = 0x7461736B73736368
 UNDEFINED_TABLE = "42P01"  # SQLSTATE: no migration has run yet
+CURRENT_REVISION = sa.text("SELECT version_num FROM alembic_version LIMIT 1")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -79,7 +80,7 @@ def current_revision(connection: Connection) -> str | None:
     call this every few seconds.
     """
     try:
-        revision = connection.scalar(sa.text("SELECT version_num FROM alembic_version LIMIT 1"))
+        revision = connection.scalar(CURRENT_REVISION)
     except sa.exc.ProgrammingError as error:
         if getattr(error.orig, "pgcode", None) == UNDEFINED_TABLE:
             connection.rollback()
@@ -118,7 +119,7 @@ def _at_head(connection: Connection) -> bool:
     head = head_revision()
     if head is None or connection.scalar(sa.text("SELECT to_regclass('alembic_version')")) is None:
         return False
-    return bool(connection.scalar(sa.text("SELECT version_num FROM alembic_version LIMIT 1")) == head)
+    return bool(connection.scalar(CURRENT_REVISION) == head)
 
 
 def downgrade(url: URL, revision: str = "-1") -> None:

@@ -4,9 +4,10 @@ The settings, the JWT secret, the database (embedded PostgreSQL started or joine
 checked, role settings, migrations) need the whole stack: pydantic, SQLAlchemy, Alembic, PyJWT.
 Done in the process that then supervises uvicorn's workers, that stack stayed in memory for the
 server's life (128 MB of a 419 MB server). Here it runs in a child (``python -m
-tasks_api.startup``) that hands the supervisor a ``Launch`` (the workers' environment and uvicorn's
-options) as one JSON line on a pipe, waits until the supervisor has joined the embedded PostgreSQL
-(so that its own exit does not stop it), and exits. The ``db`` commands share its checks.
+tasks_api.startup``) that tells the supervisor, one line each on a pipe, the worker count (as soon
+as the settings are read) and then a ``Launch`` (the workers' environment and uvicorn's options, as
+JSON), waits until the supervisor has joined the embedded PostgreSQL (so that its own exit does not
+stop it), and exits. The ``db`` commands share its checks.
 """
 
 from __future__ import annotations
