@@ -69,15 +69,16 @@ class Service:
             stderr=subprocess.STDOUT,
         )
         deadline = began + 120
-        while time.perf_counter() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited; see {log}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    self.started_in = time.perf_counter() - began
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
+        with httpx.Client(timeout=2) as http:  # one: httpx.get costs 30 ms of CPU a call
+            while time.perf_counter() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited; see {log}")
+                try:
+                    if http.get(f"{self.url}/health").status_code == 200:
+                        self.started_in = time.perf_counter() - began
+                        return
+                except httpx.TransportError:
+                    time.sleep(0.05)
         raise RuntimeError(f"{self.name} did not answer /health within 120 s; see {log}")
 
     def stop(self) -> None:

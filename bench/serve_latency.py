@@ -25,12 +25,13 @@ def start(data_dir: str, port: int, workers: int) -> tuple[subprocess.Popen[byte
     started = time.perf_counter()
     process = serve(data_dir, port, workers)
     deadline = started + 60
-    while time.perf_counter() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready").status_code == 200:
-                return process, time.perf_counter() - started
-        except httpx.TransportError:
-            time.sleep(0.05)
+    with httpx.Client() as http:  # one: httpx.get costs 30 ms of CPU a call (a TLS context)
+        while time.perf_counter() < deadline:
+            try:
+                if http.get(f"http://127.0.0.1:{port}/ready").status_code == 200:
+                    return process, time.perf_counter() - started
+            except httpx.TransportError:
+                time.sleep(0.05)
     process.kill()
     raise RuntimeError("the service did not become ready within 60 s")
 

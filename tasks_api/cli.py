@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 # (and this module must not import prometheus_client, nor tasks_api.metrics).
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 APP_MODULE = "tasks_api.app"
+# Where Settings reads the worker count (tests/test_cli.py holds these to Settings' own).
+WORKERS_VARIABLE = "TASKS_API_WORKERS"
+ENV_FILE = ".env"
 
 
 def _exit_cleanly_on_sigterm() -> None:
@@ -53,14 +56,37 @@ def _load_the_app_ahead() -> None:
         importlib.import_module(APP_MODULE).prepare_ahead()
 
 
+def _importing_the_app() -> threading.Thread:
+    importing = threading.Thread(target=_load_the_app_ahead, name="import-app", daemon=True)
+    importing.start()
+    return importing
+
+
+def _one_worker_expected(option: object) -> bool:
+    """Whether the settings will say one worker, guessed without reading them: ``--workers``, else
+    the environment, else ``.env``, as pydantic-settings looks (names in any case). The child takes
+    0.3 s to say (it imports pydantic); the guess lets the import start at once. The child's count
+    decides: a wrong guess costs the early start, or the app's memory in a supervisor."""
+    if option is not None:
+        return option == 1
+    from dotenv import dotenv_values
+
+    for source in (os.environ, dotenv_values(ENV_FILE)):
+        values = {name.upper(): value for name, value in source.items()}
+        if WORKERS_VARIABLE in values:
+            return (values[WORKERS_VARIABLE] or "").strip() == "1"
+    return True  # the settings' default
+
+
 def _prepared(options: dict[str, object]) -> Launch:
     """Run the start-up child and take its Launch; if it fails, exit as it did (it has said why
     on stderr, in one line for a bad configuration).
 
     A lone worker runs in this process, so it imports the app meanwhile, on the other core: the
     child's settings, database start and migrations, and the import, each take about a second
-    (docs/performance.md, Start-up). Several workers are fresh processes that import it themselves,
-    and the supervisor stays lean.
+    (docs/performance.md, Start-up). It starts at once when one worker is expected, else when the
+    child says so. Several workers are fresh processes that import it themselves, and the
+    supervisor stays lean.
     """
     launch_read, launch_write = os.pipe()
     child = subprocess.Popen(
@@ -70,12 +96,13 @@ def _prepared(options: dict[str, object]) -> Launch:
     )
     os.close(launch_write)
     importing: threading.Thread | None = None
+    if _one_worker_expected(options["workers"]):
+        importing = _importing_the_app()
     try:
         with os.fdopen(launch_read) as channel:
             workers = channel.readline()
-            if workers.strip() == "1":
-                importing = threading.Thread(target=_load_the_app_ahead, name="import-app", daemon=True)
-                importing.start()
+            if workers.strip() == "1" and importing is None:
+                importing = _importing_the_app()
             line = channel.readline()
         if not line:
             sys.exit(child.wait() or 2)

@@ -12,7 +12,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from tasks_api.cli import ENV_FILE, WORKERS_VARIABLE, _one_worker_expected
 from tasks_api.schema_migrations import head_revision
+from tasks_api.settings import Settings
 from tasks_api.startup import MIN_WORKER_START_TIMEOUT_SECONDS, import_probe_for, worker_start_timeout
 from tests.conftest import TEST_JWT_SECRET, free_port
 
@@ -127,6 +129,47 @@ class TestStartUpChild:
         assert child.wait(timeout=300) == 0
         assert lines[0] == "1\n"
         assert json.loads(lines[1])["uvicorn"]["workers"] == 1
+
+
+class TestTheWorkerCountGuess:
+    """serve starts importing the app at once when the settings will say one worker (the start-up
+    child takes 0.3 s to say); the guess must read what Settings reads."""
+
+    @pytest.mark.parametrize(
+        ("environment", "dotenv", "option"),
+        [
+            ({}, "", None),
+            ({"TASKS_API_WORKERS": "2"}, "", None),
+            ({"tasks_api_workers": "2"}, "", None),
+            ({"TASKS_API_WORKERS": "1"}, "TASKS_API_WORKERS=2\n", None),
+            ({}, "TASKS_API_WORKERS=2\n", None),
+            ({}, "# several\ntasks_api_workers = 3\n", None),
+            ({"TASKS_API_WORKERS": "2"}, "", 1),
+            ({}, "", 2),
+        ],
+    )
+    def test_agrees_with_the_settings(
+        self,
+        environment: dict[str, str],
+        dotenv: str,
+        option: int | None,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        for name in [name for name in os.environ if name.upper() == WORKERS_VARIABLE]:
+            monkeypatch.delenv(name)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        (tmp_path / ENV_FILE).write_text(dotenv)
+        monkeypatch.chdir(tmp_path)
+
+        settled = option or Settings().workers
+
+        assert _one_worker_expected(option) is (settled == 1)
+
+    def test_reads_the_variable_and_file_that_settings_reads(self) -> None:
+        assert f"{Settings.model_config['env_prefix']}workers".upper() == WORKERS_VARIABLE
+        assert Settings.model_config["env_file"] == ENV_FILE
 
 
 class TestDbCommands:
