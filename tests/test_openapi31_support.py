@@ -31,7 +31,7 @@ from connexion.validators import (
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from starlette.testclient import TestClient
 
-from tasks_api import openapi31
+from tasks_api import contract_verdicts, openapi31
 from tasks_api.openapi31 import (
     _ORIGINAL_ACCEPTS_KWARG as ORIGINAL_ACCEPTS_KWARG,
 )
@@ -139,6 +139,27 @@ class TestSchemasAreCompiledOnce:
         assert COMPILED_SCHEMAS.compilations - compiled <= 2  # the GET's parameter and response, once
 
 
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[object]:
+    """Every full check of a 3.1 document, with verdicts kept in a fresh cache folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    checked: list[object] = []
+
+    class CountingValidator(OpenAPIV31SpecValidator):
+        def validate(self) -> None:
+            checked.append(self)
+            super().validate()
+
+    monkeypatch.setattr(openapi31, "OpenAPIV31SpecValidator", CountingValidator)
+    return checked
+
+
+def unseen_probe_document() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(PROBE_SPEC.read_text())
+    document["info"]["title"] = f"probe {uuid.uuid4()}"  # unseen by this process
+    return document
+
+
 class TestSpecLoading:
     def test_a_broken_31_spec_fails_with_a_clear_message(self, tmp_path: Path) -> None:
         accept_openapi_31()
@@ -151,34 +172,65 @@ class TestSpecLoading:
         ):
             app.add_api(broken)
 
-    def test_a_valid_31_document_is_checked_once_per_process(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_a_valid_31_document_is_checked_once_per_process(self, checks: list[object]) -> None:
         # serve checks the contract while the database starts; create_app then finds it checked.
-        checked: list[object] = []
-
-        class CountingValidator(OpenAPIV31SpecValidator):
-            def validate(self) -> None:
-                checked.append(self)
-                super().validate()
-
-        monkeypatch.setattr(openapi31, "OpenAPIV31SpecValidator", CountingValidator)
-        document = yaml.safe_load(PROBE_SPEC.read_text())
-        document["info"]["title"] = f"probe {uuid.uuid4()}"  # unseen by this process
+        document = unseen_probe_document()
 
         check_openapi_31(document)
         check_openapi_31(copy.deepcopy(document))
-        assert len(checked) == 1
+        assert len(checks) == 1
 
         document["info"]["description"] = "changed"
         check_openapi_31(document)
-        assert len(checked) == 2
+        assert len(checks) == 2
 
-    def test_a_broken_31_document_fails_every_time(self) -> None:
+    def test_a_valid_31_document_is_not_checked_again_by_a_later_process(
+        self, checks: list[object], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Each worker's start checked it again: 0.2 s of CPU (docs/performance.md, Start-up).
+        document = unseen_probe_document()
+        check_openapi_31(document)
+
+        monkeypatch.setattr(openapi31, "_VALID_31_DOCUMENTS", set())  # as a fresh process holds
+        check_openapi_31(copy.deepcopy(document))
+
+        assert len(checks) == 1
+
+    def test_a_new_version_of_the_checker_checks_again(
+        self, checks: list[object], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        document = unseen_probe_document()
+        check_openapi_31(document)
+
+        monkeypatch.setattr(openapi31, "_VALID_31_DOCUMENTS", set())
+        monkeypatch.setattr(contract_verdicts, "_checkers", lambda: b"openapi-spec-validator==99.0")
+        check_openapi_31(document)
+
+        assert len(checks) == 2
+
+    def test_a_broken_31_document_fails_every_time(self, checks: list[object], tmp_path: Path) -> None:
         broken = yaml.safe_load(PROBE_SPEC.read_text())
         broken["info"]["description"] = 5
 
         for _ in range(2):
             with pytest.raises(InvalidSpecification):
                 check_openapi_31(broken)
+
+        assert len(checks) == 2
+        assert not list(tmp_path.rglob("*")), "a broken document left a verdict"
+
+    def test_a_cache_that_cannot_be_written_costs_only_the_check(
+        self, checks: list[object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+        (tmp_path / "a-file").write_text("not a folder")
+        document = unseen_probe_document()
+
+        check_openapi_31(document)
+        monkeypatch.setattr(openapi31, "_VALID_31_DOCUMENTS", set())
+        check_openapi_31(document)
+
+        assert len(checks) == 2
 
     def test_30_specs_still_go_through_connexions_own_check(self) -> None:
         accept_openapi_31()
