@@ -4,7 +4,8 @@ Connexion 3.3 checks every spec against the OpenAPI 3.0 schema (so it refuses ``
 and validates data with Draft 4 rules, silently ignoring 2020-12 keywords such as numeric
 ``exclusiveMinimum`` and ``const`` (spec-first/connexion#1396). This module fixes both:
 
-* the spec loader checks 3.1 documents with openapi-spec-validator's 3.1 rules;
+* the spec loader checks 3.1 documents with openapi-spec-validator's 3.1 rules (a valid one once:
+  later processes find its verdict on disk, ``tasks_api.contract_verdicts``);
 * parameters, request bodies and response bodies are validated by jsonschema-rs (Draft 2020-12,
   formats enforced), each schema compiled once and reused for every request.
 
