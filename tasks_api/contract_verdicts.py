@@ -39,7 +39,7 @@ def verdict_key(document: Mapping[str, Any]) -> str:
 
 
 def _verdicts_folder() -> Path:
-    # Read at each call: XDG_CACHE_HOME may change (tests set it).
+    # At each call, not at import: where the cache is (XDG_CACHE_HOME on Linux) may change.
     return platformdirs.user_cache_path(CACHE_FOLDER_NAME) / VERDICTS_FOLDER_NAME
 
 

@@ -142,7 +142,7 @@ class TestSchemasAreCompiledOnce:
 @pytest.fixture
 def checks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[object]:
     """Every full check of a 3.1 document, with verdicts kept in a fresh cache folder."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(contract_verdicts, "_verdicts_folder", lambda: tmp_path / "verdicts")
     checked: list[object] = []
 
     class CountingValidator(OpenAPIV31SpecValidator):
@@ -222,8 +222,8 @@ class TestSpecLoading:
     def test_a_cache_that_cannot_be_written_costs_only_the_check(
         self, checks: list[object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
         (tmp_path / "a-file").write_text("not a folder")
+        monkeypatch.setattr(contract_verdicts, "_verdicts_folder", lambda: tmp_path / "a-file" / "verdicts")
         document = unseen_probe_document()
 
         check_openapi_31(document)
