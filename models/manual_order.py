@@ -31,15 +31,9 @@ _RENUMBER = sa.text(
 )
 
 
-def end_of_list(session: Session, list_id: UUID) -> int:
-    """A position after every task in the list."""
-    position = session.scalar(sa.select(end_of_list_sql(list_id)))
-    assert position is not None
-    return int(position)
-
-
 def end_of_list_sql(list_id: UUID | sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
-    """``end_of_list`` as a subquery, for a statement that moves a task there itself."""
+    """A position after every task in the list, as a subquery: the statement that puts a task
+    there (a create's INSERT, a move's UPDATE) computes it itself, in no round trip of its own."""
     return (
         sa.select(func.coalesce(func.max(col(Task.position)), 0) + GAP)
         .where(col(Task.list_id) == list_id)

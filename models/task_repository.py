@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from models.concurrency import Precondition, check_precondition
 from models.errors import ListingTooSlow, PreconditionFailed, TaskNotFound, TaskQuotaExceeded
 from models.fair_share import DEFAULT_FAIR_SHARE, FairShare
-from models.manual_order import end_of_list, position_after
+from models.manual_order import end_of_list_sql, position_after
 from models.task import Task, TaskCreate, TaskUpdate
 from models.task_query import TaskFilters, TaskOrder, listing_limits, statement_timed_out
 from models.task_rows import TASK_COLUMNS, TASKS, TaskRow
@@ -112,7 +112,9 @@ class TaskRepository:
             },
         )
         task.set_tags(data.tags or [])
-        task.position = end_of_list(self._session, list_id)
+        # Computed by the INSERT itself (and read back through its RETURNING): no SELECT before it.
+        # The owner's row, locked by the quota count above, keeps concurrent creates in order.
+        task.position = end_of_list_sql(list_id)  # type: ignore[assignment]  # a SQL expression
         task.set_status(data.status, now)
         self._session.add(task)
         self._session.flush()

@@ -197,3 +197,23 @@ class TestChanges:
             "WITH seen",
             "COMMIT",
         ]
+
+
+class TestCreation:
+    def test_a_task_takes_the_end_of_its_list_in_its_insert(self, wire: WireProxy, alice: ApiClient) -> None:
+        # The end of the list was a SELECT of its own before the INSERT: a round trip per create.
+        first = create_task(alice)
+
+        with wire.recording() as queries:
+            response = alice.post(tasks_url(), json={"title": "Buy milk"})
+
+        assert response.status_code == 201
+        assert response.json()["position"] > first["position"]
+        assert [words(query) for query in queries[1:]] == [
+            "BEGIN",
+            "SELECT (SELECT",  # the quota, with the owner's row locked
+            "SELECT task_lists.name,",  # the default list
+            "INSERT INTO",
+            "COMMIT",
+        ]
+        assert "max(tasks.position)" in queries[4]
