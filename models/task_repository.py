@@ -31,9 +31,11 @@ from models.user import Owner
 __all__ = ["Precondition", "TaskRepository"]  # Precondition: imported from here before 1.1
 
 # The owner's tasks, counted no further than the quota; the owner's row stays locked until commit,
-# so two creations at quota - 1 cannot both get through.
-_TASKS_HELD = sa.text(
-    "SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = :owner LIMIT :quota) AS held)"
+# so two creations at quota - 1 cannot both get through. With them, the owner's default list (NULL
+# until it is first needed), where a task goes unless it names a list: no round trip of its own.
+_TASKS_HELD_AND_DEFAULT_LIST = sa.text(
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = :owner LIMIT :quota) AS held),"
+    " (SELECT id FROM task_lists WHERE user_id = :owner AND is_default)"
     " FROM users WHERE id = :owner FOR UPDATE"
 )
 
@@ -97,9 +99,17 @@ class TaskRepository:
     def add(self, data: TaskCreate) -> Task:
         # The owner's row exists: admission found (or, for a provider's subject, made) it.
         quota = self._fair_share.tasks_per_user
-        if self._session.scalar(_TASKS_HELD, {"owner": self._owner.id, "quota": quota}) >= quota:
+        owner = self._session.execute(
+            _TASKS_HELD_AND_DEFAULT_LIST, {"owner": self._owner.id, "quota": quota}
+        ).one()
+        held: int = owner[0]
+        default_list: UUID | None = owner[1]
+        if held >= quota:
             raise TaskQuotaExceeded(quota)
-        list_id = self._lists.for_task(data.list_id)
+        if data.list_id is None and default_list is not None:
+            list_id = default_list
+        else:
+            list_id = self._lists.for_task(data.list_id)  # checks and locks a named list
         now = utc_now()
         task = Task.model_validate(
             data,

@@ -200,8 +200,10 @@ class TestChanges:
 
 
 class TestCreation:
-    def test_a_task_takes_the_end_of_its_list_in_its_insert(self, wire: WireProxy, alice: ApiClient) -> None:
-        # The end of the list was a SELECT of its own before the INSERT: a round trip per create.
+    def test_a_task_takes_its_list_and_its_end_with_the_quota_and_the_insert(
+        self, wire: WireProxy, alice: ApiClient
+    ) -> None:
+        # The default list and the end of the list were a SELECT each: two round trips per create.
         first = create_task(alice)
 
         with wire.recording() as queries:
@@ -211,9 +213,9 @@ class TestCreation:
         assert response.json()["position"] > first["position"]
         assert [words(query) for query in queries[1:]] == [
             "BEGIN",
-            "SELECT (SELECT",  # the quota, with the owner's row locked
-            "SELECT task_lists.name,",  # the default list
+            "SELECT (SELECT",  # the quota and the default list, with the owner's row locked
             "INSERT INTO",
             "COMMIT",
         ]
-        assert "max(tasks.position)" in queries[4]
+        assert "max(tasks.position)" in queries[3]
+        assert response.json()["list_id"] == first["list_id"]
