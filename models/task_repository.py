@@ -109,7 +109,8 @@ class TaskRepository:
         if data.list_id is None and default_list is not None:
             list_id = default_list
         else:
-            list_id = self._lists.for_task(data.list_id)  # checks and locks a named list
+            # A named list, checked and locked; or the default list, made on first need.
+            list_id = self._lists.for_task(data.list_id)
         now = utc_now()
         task = Task.model_validate(
             data,
