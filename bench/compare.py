@@ -35,6 +35,7 @@ from bench.harness import (
     run_wrk,
     service_env,
     tasks_api_service,
+    wait_for_rate,
 )
 
 BEFORE = "tasks-api-before"
@@ -155,11 +156,7 @@ def latency_at(
 ) -> None:
     """Offered load held near ``fraction`` of the peak: each connection waits between requests."""
     target = peak * fraction
-    # A closed loop: rate = connections / (latency + wait). Calibrate the wait once.
-    wait_ms = 1000 * args.connections / target
-    probe = run_wrk(wrk, service.url, users_lua, seconds=5, connections=args.connections, delay_ms=wait_ms)
-    service_ms = max(0.0, 1000 * args.connections / probe["rps"] - wait_ms)
-    wait_ms = max(0.0, 1000 * args.connections / target - service_ms)
+    wait_ms = wait_for_rate(wrk, service.url, users_lua, connections=args.connections, target=target)
     result = measured_run(args, wrk, users_lua, service, seconds=args.seconds, delay_ms=wait_ms)
     print(f"\n## {service.name} at {fraction:.0%} of its peak ({target:.0f} req/s offered)\n")
     print(TABLE_HEAD)

@@ -250,3 +250,12 @@ def run_wrk(
         result["machine_cpu_ms"] = 1000 * machine_used / result["requests"]
         result["postgres_cpu_ms"] = 1000 * postgres_used / result["requests"]
     return result
+
+
+def wait_for_rate(wrk: str, url: str, users_lua: Path, *, connections: int, target: float) -> float:
+    """The wait (ms) each connection takes between requests so that the mix is offered at about
+    ``target`` req/s. A closed loop: rate = connections / (latency + wait); calibrated once."""
+    wait_ms = 1000 * connections / target
+    probe = run_wrk(wrk, url, users_lua, seconds=5, connections=connections, delay_ms=wait_ms)
+    service_ms = max(0.0, 1000 * connections / float(probe["rps"]) - wait_ms)
+    return max(0.0, 1000 * connections / target - service_ms)

@@ -29,6 +29,7 @@ from bench.harness import (
     run_wrk,
     service_env,
     tasks_api_service,
+    wait_for_rate,
 )
 
 METRICS_TOKEN = "bench-metrics-token-" + "x" * 20
@@ -78,12 +79,7 @@ def main() -> None:
             run_wrk(wrk, service.url, users_lua, seconds=5, connections=CONNECTIONS)  # warm-up
             peak = run_wrk(wrk, service.url, users_lua, seconds=12, connections=CONNECTIONS)["rps"]
             target = args.fraction * peak
-            wait_ms = 1000 * CONNECTIONS / target
-            for _ in range(3):  # each connection's wait, tuned until the offered load is on target
-                probe = run_wrk(
-                    wrk, service.url, users_lua, seconds=5, connections=CONNECTIONS, delay_ms=wait_ms
-                )
-                wait_ms *= probe["rps"] / target
+            wait_ms = wait_for_rate(wrk, service.url, users_lua, connections=CONNECTIONS, target=target)
             before = scrape(service.url)
             run = run_wrk(
                 wrk, service.url, users_lua, seconds=args.seconds, connections=CONNECTIONS, delay_ms=wait_ms
