@@ -225,13 +225,11 @@ def serve_environment() -> dict[str, str]:
 
 
 @pytest.fixture
-def served_with_two_workers(
+def serve_env(
     serving_url: URL, database_url: URL, tmp_path: Path, serve_environment: dict[str, str]
-) -> Iterator[str]:
-    """`tasks-api serve --workers 2` on the test database, as production runs it."""
-    from tests.serving import tasks_api_serve  # it imports this module
-
-    env = {
+) -> dict[str, str]:
+    """The environment of `tasks-api serve` on the test database."""
+    return {
         **os.environ,
         "DATABASE_URL": serving_url.render_as_string(hide_password=False),
         "DATABASE_URL_UNPOOLED": database_url.render_as_string(hide_password=False),
@@ -240,4 +238,11 @@ def served_with_two_workers(
         "TASKS_API_DATA_DIR": str(tmp_path / "data"),
         **serve_environment,
     }
-    yield from tasks_api_serve(env, tmp_path / "serve.log", workers=2)
+
+
+@pytest.fixture
+def served_with_two_workers(serve_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """`tasks-api serve --workers 2` on the test database, as production runs it."""
+    from tests.serving import tasks_api_serve  # it imports this module
+
+    yield from tasks_api_serve(serve_env, tmp_path / "serve.log", workers=2)

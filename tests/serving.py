@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -9,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tests.conftest import free_port
 
@@ -20,8 +23,9 @@ TASKS_API = str(Path(sys.executable).parent / "tasks-api")
 
 
 def tasks_api_serve(env: Mapping[str, str], log_path: Path, workers: int) -> Iterator[str]:
-    """Runs `tasks-api serve` with ``env`` and yields its base URL once ``/ready`` answers 200;
-    stops it (SIGTERM, then SIGKILL) when the generator is closed. Its output goes to ``log_path``."""
+    """Runs `tasks-api serve` with ``env`` and yields its base URL once ``/ready`` answers 200 and
+    every worker listens (``/ready`` answers as soon as one does); stops it (SIGTERM, then SIGKILL)
+    when the generator is closed. Its output goes to ``log_path``."""
     port = free_port()
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -35,7 +39,7 @@ def tasks_api_serve(env: Mapping[str, str], log_path: Path, workers: int) -> Ite
         probe = httpx.Client()
         try:
             deadline = time.monotonic() + READY_WITHIN_SECONDS
-            while not _ready(probe, base):
+            while not _ready(probe, base) or len(listening_sockets(port)) < workers:
                 if time.monotonic() > deadline or process.poll() is not None:
                     log.flush()
                     raise RuntimeError(
@@ -58,3 +62,17 @@ def _ready(probe: httpx.Client, base: str) -> bool:
         return probe.get(f"{base}/ready").status_code == 200
     except httpx.TransportError:
         return False
+
+
+def listening_sockets(port: int) -> dict[int, set[str]]:
+    """This process's descendants (``serve``, its workers) -> the sockets (``socket:[inode]``) each
+    listens on at ``port``. Per process: a socket that several processes share is listed for each
+    (the system-wide view names one of them)."""
+    listening: dict[int, set[str]] = {}
+    for process in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess, FileNotFoundError):
+            for connection in process.net_connections(kind="tcp"):
+                if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+                    target = os.readlink(f"/proc/{process.pid}/fd/{connection.fd}")
+                    listening.setdefault(process.pid, set()).add(target)
+    return listening
