@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE, connection
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.engine.interfaces import IsolationLevel
 from sqlalchemy.exc import ArgumentError
@@ -166,10 +166,11 @@ def create_database_engine(url: URL, settings: Settings, **overrides: Any) -> En
         connect_args={
             "connect_timeout": settings.db_connect_timeout_seconds,
             "application_name": APPLICATION_NAME,
+            "connection_factory": LazyAutocommitConnection,
         },
         **options,
     )
-    _return_to_default_isolation_for_free(engine)
+    _switch_autocommit_lazily(engine)
     _roll_back_only_what_is_open(engine)
     send_statement_settings(engine)
     return engine
@@ -194,24 +195,41 @@ def _roll_back_only_what_is_open(engine: Engine) -> None:
     engine.dialect.do_rollback = roll_back_if_open  # type: ignore[method-assign]
 
 
-def _return_to_default_isolation_for_free(engine: Engine) -> None:
-    """Give a connection back its default isolation level without a round trip.
+class LazyAutocommitConnection(connection):
+    """A psycopg2 connection that enters or leaves autocommit only when a statement needs it.
 
-    Admission and reads run autocommitted, so a pooled connection goes in and out of autocommit on
-    every request. SQLAlchemy ends that by setting the default level by name (READ COMMITTED);
-    psycopg2 then remembers an explicit level and, the next time autocommit is switched off, sends
-    ``SET default_transaction_isolation TO DEFAULT`` first (and ``BEGIN ISOLATION LEVEL ...``
-    after): a round trip per request for nothing. The default level is the server's own, so
-    psycopg2's "default" (None) says the same and sends nothing (tests/test_round_trips.py).
+    Admission and reads run autocommitted, writes in transactions, so SQLAlchemy switched a pooled
+    connection into autocommit and back up to four times a request (at each checkout with
+    ``isolation_level="AUTOCOMMIT"`` and at each return). Each switch is a call into psycopg2
+    that releases the GIL, and under load each release lets another thread take the interpreter
+    (the switches were 17 % of the handler threads' wall-clock samples, waiting for it). Here a
+    switch only records the mode wanted; the next cursor (every statement makes one) puts the
+    connection in that mode if it is not there yet. A connection last used autocommitted stays so
+    in the pool, and the next read or admission finds it ready.
     """
+
+    wants_autocommit = False  # psycopg2's default: statements open a transaction
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        if self.autocommit != self.wants_autocommit:
+            self.autocommit = self.wants_autocommit
+        return super().cursor(*args, **kwargs)
+
+
+def _switch_autocommit_lazily(engine: Engine) -> None:
+    """SQLAlchemy's isolation switches, as ``LazyAutocommitConnection`` wants them. Only autocommit
+    and the server's default level (READ COMMITTED) are in use; any other level fails loudly here
+    rather than run with the wrong one. The default is the server's own, so no explicit level is
+    ever sent either (``SET default_transaction_isolation``: tests/test_round_trips.py)."""
     dialect = engine.dialect
-    set_named_level = dialect.set_isolation_level
 
     def set_isolation_level(dbapi_connection: Any, level: IsolationLevel) -> None:
-        if level == dialect.default_isolation_level:
-            dbapi_connection.set_isolation_level(None)
+        if level == "AUTOCOMMIT":
+            dbapi_connection.wants_autocommit = True
+        elif level == dialect.default_isolation_level:
+            dbapi_connection.wants_autocommit = False
         else:
-            set_named_level(dbapi_connection, level)
+            raise NotImplementedError(f"isolation level {level}: only AUTOCOMMIT and the default switch")
 
     dialect.set_isolation_level = set_isolation_level  # type: ignore[method-assign]
 

@@ -119,3 +119,47 @@ class TestLeavingTheBlock:
                 )
             ).all()
         assert "idle in transaction" not in states
+
+
+def used_autocommitted(engine: sa.Engine) -> None:
+    """What an admission or a read does with its connection."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("SELECT 1"))
+
+
+class TestAfterAnAutocommittedUse:
+    """Connections switch into and out of autocommit only when a statement needs the other mode
+    (tasks_api.database.LazyAutocommitConnection): each switch releases the GIL."""
+
+    def test_the_connection_goes_back_to_the_pool_still_autocommitted(self, engine: sa.Engine) -> None:
+        used_autocommitted(engine)
+
+        with engine.connect() as connection:  # the pool's one connection, before any statement
+            driver_connection = connection.connection.dbapi_connection
+            assert driver_connection is not None
+            assert driver_connection.autocommit is True
+
+    def test_a_unit_of_work_still_writes_nothing_without_commit(
+        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+    ) -> None:
+        used_autocommitted(engine)
+
+        with UnitOfWork(units_of_work, LIMITS) as uow:
+            register(uow, "flushed@example.com")
+
+        assert stored(engine) == []
+
+    def test_a_unit_of_work_still_keeps_what_it_commits(
+        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+    ) -> None:
+        used_autocommitted(engine)
+
+        with UnitOfWork(units_of_work, LIMITS) as uow:
+            register(uow, "kept@example.com")
+            uow.commit()
+
+        assert stored(engine) == ["kept@example.com"]
+
+    def test_an_isolation_level_other_than_the_default_is_refused(self, engine: sa.Engine) -> None:
+        with engine.connect() as connection, pytest.raises(NotImplementedError, match="SERIALIZABLE"):
+            connection.execution_options(isolation_level="SERIALIZABLE")
