@@ -43,6 +43,21 @@ def stored(engine: sa.Engine) -> list[str]:
         return list(connection.scalars(sa.text("SELECT email FROM users ORDER BY email")))
 
 
+def used_autocommitted(engine: sa.Engine) -> None:
+    """What an admission or a read does with its connection."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("SELECT 1"))
+
+
+@pytest.fixture(params=["fresh", "last used autocommitted"])
+def pooled_connection(request: pytest.FixtureRequest, engine: sa.Engine) -> None:
+    """The pool's one connection as the unit of work finds it: a switch into or out of autocommit
+    waits for a statement that needs the other mode (tasks_api.database.LazyAutocommitConnection)."""
+    if request.param == "last used autocommitted":
+        used_autocommitted(engine)
+
+
+@pytest.mark.usefixtures("pooled_connection")
 class TestLeavingTheBlock:
     def test_what_was_committed_is_kept(
         self, engine: sa.Engine, units_of_work: sessionmaker[Session]
@@ -121,15 +136,10 @@ class TestLeavingTheBlock:
         assert "idle in transaction" not in states
 
 
-def used_autocommitted(engine: sa.Engine) -> None:
-    """What an admission or a read does with its connection."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(sa.text("SELECT 1"))
-
-
 class TestAfterAnAutocommittedUse:
     """Connections switch into and out of autocommit only when a statement needs the other mode
-    (tasks_api.database.LazyAutocommitConnection): each switch releases the GIL."""
+    (tasks_api.database.LazyAutocommitConnection): each switch releases the GIL. What a unit of
+    work writes after such a use: TestLeavingTheBlock, run both ways."""
 
     def test_the_connection_goes_back_to_the_pool_still_autocommitted(self, engine: sa.Engine) -> None:
         used_autocommitted(engine)
@@ -138,27 +148,6 @@ class TestAfterAnAutocommittedUse:
             driver_connection = connection.connection.dbapi_connection
             assert driver_connection is not None
             assert driver_connection.autocommit is True
-
-    def test_a_unit_of_work_still_writes_nothing_without_commit(
-        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
-    ) -> None:
-        used_autocommitted(engine)
-
-        with UnitOfWork(units_of_work, LIMITS) as uow:
-            register(uow, "flushed@example.com")
-
-        assert stored(engine) == []
-
-    def test_a_unit_of_work_still_keeps_what_it_commits(
-        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
-    ) -> None:
-        used_autocommitted(engine)
-
-        with UnitOfWork(units_of_work, LIMITS) as uow:
-            register(uow, "kept@example.com")
-            uow.commit()
-
-        assert stored(engine) == ["kept@example.com"]
 
     def test_an_isolation_level_other_than_the_default_is_refused(self, engine: sa.Engine) -> None:
         with engine.connect() as connection, pytest.raises(NotImplementedError, match="SERIALIZABLE"):
