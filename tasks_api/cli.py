@@ -150,15 +150,10 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     try:
         launch = _prepared({"host": host, "port": port, "workers": workers, "migrate": migrate})
         os.environ.update(launch["environment"])
-        import uvicorn  # here: the start-up child is already on its way (0.2 s)
+        # Imports uvicorn here: the start-up child is already on its way (0.2 s).
+        from tasks_api.worker_listeners import run_uvicorn
 
-        app = f"{APP_MODULE}:create_app_from_environment"
-        if launch["uvicorn"]["workers"] > 1:
-            from tasks_api.worker_listeners import serve_workers
-
-            serve_workers(app, factory=True, **launch["uvicorn"])
-        else:
-            uvicorn.run(app, factory=True, **launch["uvicorn"])
+        run_uvicorn(f"{APP_MODULE}:create_app_from_environment", factory=True, **launch["uvicorn"])
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

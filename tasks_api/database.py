@@ -202,7 +202,7 @@ class LazyAutocommitConnection(connection):
     connection into autocommit and back up to four times a request (at each checkout with
     ``isolation_level="AUTOCOMMIT"`` and at each return). Each switch is a call into psycopg2
     that releases the GIL, and under load each release lets another thread take the interpreter
-    (the switches were 17 % of the handler threads' wall-clock samples, waiting for it). Here a
+    (the switches were 17 % of all threads' busy wall-clock samples, waiting for it). Here a
     switch only records the mode wanted; the next cursor (every statement makes one) puts the
     connection in that mode if it is not there yet. A connection last used autocommitted stays so
     in the pool, and the next read or admission finds it ready.

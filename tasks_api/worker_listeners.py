@@ -23,9 +23,9 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 BALANCED_BY_THE_KERNEL = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
 
 
-def serve_workers(app: str, **options: Any) -> None:
-    """``uvicorn.run(app, **options)`` for ``workers`` > 1, each worker listening on its own socket."""
-    if not BALANCED_BY_THE_KERNEL:
+def run_uvicorn(app: str, **options: Any) -> None:
+    """``uvicorn.run(app, **options)``; with several ``workers``, each listening on its own socket."""
+    if options.get("workers", 1) <= 1 or not BALANCED_BY_THE_KERNEL:
         uvicorn.run(app, **options)
         return
     config = uvicorn.Config(app, **options)
@@ -57,6 +57,7 @@ def _own_listener(family: socket.AddressFamily, address: Any) -> socket.socket:
         listener.bind(address)
     except OSError as error:
         listener.close()
+        # Not logged: a worker configures its logging only after its sockets have arrived.
         print(f"Could not listen on {address}: {error}", file=sys.stderr)
         # The supervisor stops instead of restarting a worker that fails this way.
         sys.exit(STARTUP_FAILURE)
