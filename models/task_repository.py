@@ -21,8 +21,8 @@ from models.errors import ListingTooSlow, PreconditionFailed, TaskNotFound, Task
 from models.fair_share import DEFAULT_FAIR_SHARE, FairShare
 from models.manual_order import end_of_list_sql, position_after
 from models.task import Task, TaskCreate, TaskUpdate
-from models.task_query import TaskFilters, TaskOrder, listing_limits, statement_timed_out
-from models.task_rows import TASK_COLUMNS, TASKS, TaskRow
+from models.task_query import TaskFilters, TaskOrder, page_statement, statement_timed_out
+from models.task_rows import TaskRow
 from models.task_statements import TaskChange, change_task, delete_task, get_task
 from models.timestamps import utc_now
 from models.todo_list_repository import TodoListRepository
@@ -78,15 +78,13 @@ class TaskRepository:
     ) -> tuple[Sequence[TaskRow], list[Any] | None]:
         """Up to ``limit`` matching tasks in ``order`` after the position ``after``, and the
         position the next page starts after (None on the last page)."""
-        query = sa.select(*TASK_COLUMNS).where(
-            TASKS.c.user_id == self._owner.id, *filters.conditions(self._owner.id)
-        )
-        if after is not None:
-            query = query.where(order.after(after))
         timeout_ms = self._fair_share.listing_timeout_ms
-        query = query.order_by(*order.order_by()).limit(limit + 1)
+        statement = page_statement(filters.shape(), order, after is not None, timeout_ms)
+        parameters = {"owner": self._owner.id, "row_limit": limit + 1} | filters.parameters()
+        if after is not None:
+            parameters |= order.position_parameters(after)
         try:
-            rows = self._execute(query.execution_options(**listing_limits(timeout_ms))).all()
+            rows = self._execute(statement, parameters).all()
         except sa.exc.DBAPIError as error:
             if statement_timed_out(error):
                 raise ListingTooSlow(timeout_ms) from None
