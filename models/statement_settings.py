@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine.interfaces import ExecutionContext
 
 STATEMENT_SETTINGS = "statement_settings"
@@ -24,20 +23,22 @@ def for_statement(**settings: int) -> dict[str, Any]:
     return {STATEMENT_SETTINGS: tuple((name, int(value)) for name, value in settings.items())}
 
 
-def _prefix_settings(
-    _conn: sa.Connection,
-    _cursor: Any,
-    statement: str,
-    parameters: Any,
-    context: ExecutionContext | None,
-    _executemany: bool,
-) -> tuple[str, Any]:
-    settings = context.execution_options.get(STATEMENT_SETTINGS) if context is not None else None
-    if settings:
-        statement = "".join(f"SET LOCAL {name} = {value}; " for name, value in settings) + statement
-    return statement, parameters
-
-
 def send_statement_settings(engine: sa.Engine) -> None:
-    """Make ``engine`` honour the ``statement_settings`` execution option."""
-    event.listen(engine, "before_cursor_execute", _prefix_settings, retval=True)
+    """Make ``engine`` honour the ``statement_settings`` execution option.
+
+    The dialect's ``do_execute`` is wrapped rather than a ``before_cursor_execute`` listener
+    added: any engine-level listener makes every connection join its events to the engine's and
+    run them on each statement, checkout and commit, ~30 us of Python a request's connection
+    (docs/performance.md, eighth pass; tests/test_unit_of_work.py keeps the engine without them).
+    """
+    do_execute = engine.dialect.do_execute
+
+    def execute_with_settings(
+        cursor: Any, statement: str, parameters: Any, context: ExecutionContext | None = None
+    ) -> None:
+        settings = context.execution_options.get(STATEMENT_SETTINGS) if context is not None else None
+        if settings:
+            statement = "".join(f"SET LOCAL {name} = {value}; " for name, value in settings) + statement
+        do_execute(cursor, statement, parameters, context)
+
+    engine.dialect.do_execute = execute_with_settings  # type: ignore[method-assign]

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.engine.interfaces import ExecutionContext
 
 logger = logging.getLogger("tasks_api.database")
 
@@ -99,14 +101,22 @@ class OutageLog:
         )
 
     def watch(self, engine: Engine) -> None:
+        # handle_error is the dialect's event. A statement's success is seen by wrapping the
+        # dialect's do_execute, not through after_cursor_execute: an engine-level listener costs
+        # every connection its events (models.statement_settings.send_statement_settings).
         event.listen(engine, "handle_error", self._on_error)
-        event.listen(engine, "after_cursor_execute", self._on_statement)
+        do_execute = engine.dialect.do_execute
+
+        def execute_noting_success(
+            cursor: Any, statement: str, parameters: Any, context: ExecutionContext | None = None
+        ) -> None:
+            do_execute(cursor, statement, parameters, context)
+            self.succeeded()
+
+        engine.dialect.do_execute = execute_noting_success  # type: ignore[method-assign]
 
     def _on_error(self, context: ExceptionContext) -> None:
         # A failed connect has no connection; a lost one is a disconnect. A statement error (a
         # constraint, a timeout) on a live connection is no outage.
         if context.is_disconnect or context.connection is None:
             self.failed(context.original_exception)
-
-    def _on_statement(self, *_: object) -> None:
-        self.succeeded()

@@ -92,6 +92,32 @@ class TestAnOutageInTheLog:
         ]
         assert len(caplog.records) == 2
 
+    def test_ends_when_a_statement_succeeds(
+        self, database_url: URL, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        database = Database.for_url(database_url, settings_for(database_url))
+        database.outages.failed(ConnectionRefusedError("Connection refused"))
+        try:
+            with caplog.at_level(logging.INFO, logger=DATABASE_LOG), database.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        finally:
+            database.engine.dispose()
+
+        assert not database.outages.in_outage
+        assert "database available again" in caplog.records[-1].getMessage()
+
+
+class TestTheEngine:
+    def test_has_no_engine_level_event_listeners(self, database_url: URL) -> None:
+        """Each would cost every connection its events on every statement, checkout and commit
+        (docs/performance.md, eighth pass); statement settings and the outage log wrap the
+        dialect's do_execute instead."""
+        database = Database.for_url(database_url, settings_for(database_url))
+        try:
+            assert database.engine._has_events is False
+        finally:
+            database.engine.dispose()
+
 
 class TestAMisconfiguredDatabase:
     def test_503_says_it_cannot_connect_and_why(
