@@ -14,6 +14,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import sqlalchemy as sa
@@ -33,6 +34,12 @@ _COUNTED = """
         OR u.request_window_started_at <= :window_start THEN 1 ELSE u.request_count + 1 END
 """
 _RETURNED = "u.id, u.subject, u.email, u.name, u.request_count, u.request_window_started_at"
+# The returned columns, declared: SQLAlchemy then describes the result once per statement, not from
+# the cursor on every admission.
+_RETURNED_COLUMNS: list[sa.ColumnClause[Any]] = [
+    sa.column(name)
+    for name in ("id", "subject", "email", "name", "request_count", "request_window_started_at")
+]
 _NOT_REVOKED = "(u.tokens_valid_after IS NULL OR u.tokens_valid_after < :issued_at)"
 
 # A rate counter lost in a crash costs nothing, so admission does not wait for the WAL to reach
@@ -48,7 +55,7 @@ _ADMIT_EXISTING = sa.text(
     WHERE u.issuer = :issuer AND u.subject = :subject AND {_NOT_REVOKED}
     RETURNING {_RETURNED}
     """
-)
+).columns(*_RETURNED_COLUMNS)
 
 # The email is kept only when no other user holds it (a built-in account's address cannot be
 # claimed by a provider's user); the profile follows the newest token. ``created`` (no earlier row
@@ -72,7 +79,7 @@ _ADMIT_OR_CREATE = sa.text(
     WHERE {_NOT_REVOKED}
     RETURNING {_RETURNED}, (u.xmax = 0) AS created
     """
-)
+).columns(*_RETURNED_COLUMNS, sa.column("created"))
 
 
 @dataclass(frozen=True)
