@@ -29,11 +29,13 @@ upgrade that moves them fails loudly instead of silently falling back to Draft 4
    middleware) and ``extensions["connexion_context"]["token_info"]`` (set by the security
    middleware), read by ``request_context`` for the outermost middleware's metrics and log.
 5. Work Connexion repeats on every request although its result never changes, done once instead
-   (``reuse_per_operation_work``; a guard test counts ``inspect.signature`` calls per request):
-   ``AsyncOperation.fn`` (a property building a new decorator per call), ``BaseDecorator.decorate``
-   as ``ASGIDecorator`` inherits it (re-wraps the handler, inspecting its signature, per request)
-   and ``AbstractSecurityHandler._accepts_kwarg`` (inspects the bearer function's signature twice
-   per request). Two module functions called per request are replaced by equivalents (a guard
+   (``reuse_per_operation_work``; guard tests count ``inspect.signature`` calls and URI parsers
+   built per request): ``AsyncOperation.fn`` (a property building a new decorator per call),
+   ``BaseDecorator.decorate`` as ``ASGIDecorator`` inherits it (re-wraps the handler, inspecting
+   its signature, per request), ``AbstractSecurityHandler._accepts_kwarg`` (inspects the bearer
+   function's signature twice per request), ``BaseDecorator.uri_parser`` (a property building a
+   new URI parser per request) and ``OpenAPIURIParser.param_schemas`` (a property rebuilding a
+   dict at every read). Two module functions called per request are replaced by equivalents (a guard
    test holds them to the originals' answers): ``connexion.utils.extract_content_type`` (built
    ``typing`` generics on every call, three times a request) and
    ``connexion.decorators.parameter.sanitized`` (three regular expressions per parameter name,
@@ -59,6 +61,7 @@ from connexion.decorators.main import ASGIDecorator, BaseDecorator
 from connexion.exceptions import InvalidSpecification, NonConformingResponseBody
 from connexion.security import AbstractSecurityHandler
 from connexion.spec import OpenAPISpecification, Specification
+from connexion.uri_parsing import AbstractURIParser, OpenAPIURIParser
 from connexion.validators import (
     VALIDATOR_MAP,
     JSONRequestBodyValidator,
@@ -78,6 +81,8 @@ logger = logging.getLogger(__name__)
 _ORIGINAL_VALIDATE_SPEC = Specification.__dict__["_validate_spec"]
 _ORIGINAL_OPERATION_FN = AsyncOperation.__dict__["fn"]
 _ORIGINAL_ACCEPTS_KWARG = AbstractSecurityHandler.__dict__["_accepts_kwarg"]
+_ORIGINAL_URI_PARSER = BaseDecorator.__dict__["uri_parser"]
+_ORIGINAL_PARAM_SCHEMAS = OpenAPIURIParser.__dict__["param_schemas"]
 _ORIGINAL_DECORATE = BaseDecorator.__dict__["decorate"]
 _ORIGINAL_EXTRACT_CONTENT_TYPE = connexion.utils.extract_content_type
 _ORIGINAL_SANITIZED = connexion.decorators.parameter.sanitized
@@ -387,6 +392,25 @@ def _decorate_once(decorator: ASGIDecorator, function: Callable[..., Any]) -> Ca
     return decorated
 
 
+def _uri_parser_once(decorator: BaseDecorator) -> AbstractURIParser:
+    """The decorator's URI parser, built on first use and kept. A parser holds the operation's
+    parameter definitions and nothing of a request, and ``_decorated_once`` gives each operation
+    a decorator of its own, so one parser serves every request of that operation."""
+    parser: AbstractURIParser | None = decorator.__dict__.get("_tasks_api_uri_parser")
+    if parser is None:
+        parser = decorator.__dict__["_tasks_api_uri_parser"] = _ORIGINAL_URI_PARSER.fget(decorator)
+    return parser
+
+
+def _param_schemas_once(parser: OpenAPIURIParser) -> dict[str, Any]:
+    """``OpenAPIURIParser.param_schemas``, worked out once per parser (Connexion rebuilds the dict
+    at every read, twice per parameter of a request); its definitions never change."""
+    schemas: dict[str, Any] | None = parser.__dict__.get("_tasks_api_param_schemas")
+    if schemas is None:
+        schemas = parser.__dict__["_tasks_api_param_schemas"] = _ORIGINAL_PARAM_SCHEMAS.fget(parser)
+    return schemas
+
+
 @functools.cache
 def _accepts_kwarg(function: Callable[..., Any], keyword: str) -> bool:
     return bool(_ORIGINAL_ACCEPTS_KWARG.__func__(function, keyword))
@@ -397,6 +421,8 @@ def reuse_per_operation_work() -> None:
     AsyncOperation.fn = property(_decorated_once)
     ASGIDecorator.decorate = _decorate_once
     AbstractSecurityHandler._accepts_kwarg = staticmethod(_accepts_kwarg)
+    BaseDecorator.uri_parser = property(_uri_parser_once)
+    OpenAPIURIParser.param_schemas = property(_param_schemas_once)
     connexion.utils.extract_content_type = _extract_content_type
     connexion.decorators.parameter.sanitized = _sanitized
 

@@ -22,6 +22,7 @@ from connexion import AsyncApp
 from connexion.decorators.main import ASGIDecorator, BaseDecorator
 from connexion.exceptions import InvalidSpecification
 from connexion.spec import OpenAPISpecification, Specification
+from connexion.uri_parsing import OpenAPIURIParser
 from connexion.validators import (
     VALIDATOR_MAP,
     JSONRequestBodyValidator,
@@ -322,6 +323,43 @@ class TestPerRequestWorkIsDoneOnce:
 
         assert requests() == [200, 200, 200]
         assert calls == []
+
+    def test_a_handler_reads_its_parameters_with_the_operations_one_uri_parser(
+        self, client: ApiClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        created = client.post("/api/alice/tasks", json={"title": "warm"}).json()
+
+        def parsers_built() -> list[int]:
+            counts = []
+            for method, url, body in [
+                ("GET", "/api/alice/tasks?limit=5", None),
+                ("GET", f"/api/alice/tasks/{created['id']}", None),
+                ("PATCH", f"/api/alice/tasks/{created['id']}", {"title": "x"}),
+            ]:
+                built.clear()
+                assert client.request(method, url, json=body).status_code == 200
+                counts.append(len(built))
+            return counts
+
+        built: list[object] = []
+        original = OpenAPIURIParser.__init__
+
+        def counted(parser: OpenAPIURIParser, *args: Any) -> None:
+            built.append(parser)
+            original(parser, *args)
+
+        parsers_built()  # each operation's first request may set things up
+        monkeypatch.setattr(OpenAPIURIParser, "__init__", counted)
+
+        # Connexion's request validation builds its own per request (and one for a body);
+        # before, the handler's decorator built one more for every request.
+        assert parsers_built() == [1, 1, 2]
+
+    def test_a_uri_parsers_parameter_schemas_are_worked_out_once(self) -> None:
+        parser = OpenAPIURIParser([{"name": "limit", "in": "query", "schema": {"type": "integer"}}], {})
+
+        assert parser.param_schemas == {"limit": {"type": "integer"}}
+        assert parser.param_schemas is parser.param_schemas
 
     @pytest.mark.parametrize(
         "headers",
