@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
@@ -32,7 +33,8 @@ class UnitOfWork:
     end, ``ROLLBACK`` (two round trips of three, for a read). It has nothing to commit: each
     statement is its own transaction, so several statements would not share one snapshot. Its
     task reads go over a connection of their own, without the session's machinery (a session
-    transaction begun and closed around one statement).
+    transaction begun and closed around one statement): ``lent_connection``'s if it gives one
+    (an autocommitted connection this unit of work then closes as its own), else a new one.
     """
 
     users: UserRepository
@@ -46,8 +48,10 @@ class UnitOfWork:
         fair_share: FairShare = DEFAULT_FAIR_SHARE,
         *,
         read_only: bool = False,
+        lent_connection: Callable[[], Connection | None] = lambda: None,
     ) -> None:
         self._session_factory = session_factory
+        self._lent_connection = lent_connection
         self._read_only = read_only
         self._sign_in_limits = sign_in_limits
         self._registration_limits = registration_limits
@@ -76,8 +80,9 @@ class UnitOfWork:
 
     def _read_connection(self) -> Connection:
         if self._reading_connection is None:
-            engine = self._session.get_bind().engine  # autocommitted, for a read-only unit of work
-            self._reading_connection = engine.connect()
+            # An autocommitted connection already checked out for this request (admission's), or a
+            # new one from the session's engine (autocommitted, for a read-only unit of work).
+            self._reading_connection = self._lent_connection() or self._session.get_bind().engine.connect()
         return self._reading_connection
 
     @property

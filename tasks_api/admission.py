@@ -26,6 +26,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 
 from models.errors import RequestRateExceeded, TokenRevoked
 from models.user_admission import Identity
+from tasks_api.lent_connections import lending
 from tasks_api.openapi31 import request_context
 from tasks_api.services import Services, current_services, services_of
 
@@ -60,8 +61,9 @@ def admitted_first(handler: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(handler)  # Connexion reads the handler's parameters through __wrapped__
     def admitted(*args: Any, **kwargs: Any) -> Any:
-        admit_pending(context.get("token_info"), current_services())
-        return handler(*args, **kwargs)
+        with lending():  # admission's connection, for the handler's read
+            admit_pending(context.get("token_info"), current_services())
+            return handler(*args, **kwargs)
 
     return admitted
 

@@ -26,6 +26,7 @@ from models.unit_of_work import UnitOfWork
 from models.user import Owner
 from models.user_admission import Identity, admit
 from models.user_registration import RegistrationLimits
+from tasks_api import lent_connections
 from tasks_api.database_outages import OutageLog, connection_refusal
 from tasks_api.schema_migrations import MIGRATION_LOCK_ID
 from tasks_api.settings import ConfigurationError, Settings
@@ -373,6 +374,8 @@ class Database:
         )
 
     def unit_of_work(self, owner: Owner | None = None, *, read_only: bool = False) -> UnitOfWork:
+        if not read_only:
+            lent_connections.give_back()  # a write's session checks out its own: never hold two
         return UnitOfWork(
             self.reading_session_factory if read_only else self.session_factory,
             self.sign_in_limits,
@@ -380,9 +383,18 @@ class Database:
             self.registration_limits,
             self.fair_share,
             read_only=read_only,
+            lent_connection=lent_connections.take,
         )
 
     def admit(self, identity: Identity) -> Owner:
-        """The request's owner, from one autocommitted statement (see ``models.user_admission``)."""
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            return admit(connection, identity, self.requests_per_user_per_minute, utc_now())
+        """The request's owner, from one autocommitted statement (see ``models.user_admission``).
+        Its connection is then lent to the request's read (``tasks_api.lent_connections``)."""
+        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            owner = admit(connection, identity, self.requests_per_user_per_minute, utc_now())
+        except BaseException:
+            connection.close()
+            raise
+        if not lent_connections.lend(connection):
+            connection.close()
+        return owner

@@ -3,7 +3,7 @@ refusals still come before any validation problem."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -90,6 +90,43 @@ class TestConnectionsGoBack:
 
         assert statuses == [200, 404, 403, 400, 412]
         assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+class TestAdmissionsConnectionIsLentToTheRead:
+    @pytest.fixture
+    def checked_out_at_each_checkout(self, client: ApiClient) -> Iterator[list[int]]:
+        """For every checkout, how many connections the pool had out (that one included)."""
+        pool = services_of(SimpleNamespace(**client._http.app_state)).database.engine.pool
+        counts: list[int] = []
+
+        def checked_out(*_: Any) -> None:
+            counts.append(pool.checkedout())  # type: ignore[attr-defined]
+
+        sa.event.listen(pool, "checkout", checked_out)
+        yield counts
+        sa.event.remove(pool, "checkout", checked_out)
+
+    def test_a_read_of_tasks_checks_out_one_connection(
+        self, client: ApiClient, checked_out_at_each_checkout: list[int]
+    ) -> None:
+        task = create_task(client)
+        checked_out_at_each_checkout.clear()
+
+        assert client.get(task_url(task["id"])).status_code == 200
+        assert client.get(tasks_url(), params={"limit": 1}).status_code == 200
+
+        assert checked_out_at_each_checkout == [1, 1]  # was two per read: admission's, then the read's
+
+    def test_a_write_never_holds_two_connections(
+        self, client: ApiClient, checked_out_at_each_checkout: list[int]
+    ) -> None:
+        task = create_task(client)
+        checked_out_at_each_checkout.clear()
+
+        assert client.patch(task_url(task["id"]), json={"title": "Oat milk"}).status_code == 200
+        assert client.post(tasks_url(), json={"title": "Bread"}).status_code == 201
+
+        assert checked_out_at_each_checkout == [1, 1, 1, 1]  # admission's back before the write's
 
 
 class TestEachRequestIsCountedOnce:
