@@ -23,6 +23,13 @@ from models.user_registration import RegistrationLimits, Registrations
 from models.user_repository import UserRepository
 
 
+def _in_transactions(connection: Connection) -> Connection:
+    """An autocommitted connection, made to run transactions again at the server's default
+    isolation level."""
+    connection.commit()  # ends what SQLAlchemy began around its autocommitted statements
+    return connection.execution_options(isolation_level=connection.dialect.default_isolation_level)
+
+
 class UnitOfWork:
     """``with UnitOfWork(...) as uow: ...; uow.commit()`` -- leaving the block without
     ``commit()`` (an exception, an early return) rolls everything back; the session is always
@@ -33,8 +40,11 @@ class UnitOfWork:
     end, ``ROLLBACK`` (two round trips of three, for a read). It has nothing to commit: each
     statement is its own transaction, so several statements would not share one snapshot. Its
     task reads go over a connection of their own, without the session's machinery (a session
-    transaction begun and closed around one statement): ``lent_connection``'s if it gives one
-    (an autocommitted connection this unit of work then closes as its own), else a new one.
+    transaction begun and closed around one statement).
+
+    ``lent_connection`` may give a connection the request already holds (autocommitted: the one
+    admission used). The unit of work then runs on it, session and task reads alike, and closes it
+    as its own; a unit of work that writes makes it run transactions again first.
     """
 
     users: UserRepository
@@ -59,8 +69,13 @@ class UnitOfWork:
         self._fair_share = fair_share
 
     def __enter__(self) -> UnitOfWork:
-        self._session = self._session_factory()
-        self._reading_connection: Connection | None = None
+        lent = self._lent_connection()
+        if lent is not None and not self._read_only:
+            lent = _in_transactions(lent)
+        # Closed when the block ends: the connection lent to this unit of work, or the one its
+        # task reads open.
+        self._connection: Connection | None = lent
+        self._session = self._session_factory() if lent is None else self._session_factory(bind=lent)
         self.users = UserRepository(self._session)
         return self
 
@@ -71,19 +86,18 @@ class UnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         try:
-            if self._reading_connection is not None:
-                self._reading_connection.close()
-        finally:
             # Closing ends the open transaction with a rollback; a rollback() first did that
             # work twice over in Python (the session's transaction, then its closing).
             self._session.close()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
 
     def _read_connection(self) -> Connection:
-        if self._reading_connection is None:
-            # An autocommitted connection already checked out for this request (admission's), or a
-            # new one from the session's engine (autocommitted, for a read-only unit of work).
-            self._reading_connection = self._lent_connection() or self._session.get_bind().engine.connect()
-        return self._reading_connection
+        if self._connection is None:
+            engine = self._session.get_bind().engine  # autocommitted, for a read-only unit of work
+            self._connection = engine.connect()
+        return self._connection
 
     @property
     def tasks(self) -> TaskRepository:

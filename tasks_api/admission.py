@@ -61,7 +61,7 @@ def admitted_first(handler: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(handler)  # Connexion reads the handler's parameters through __wrapped__
     def admitted(*args: Any, **kwargs: Any) -> Any:
-        with lending():  # admission's connection, for the handler's read
+        with lending():  # admission's connection, for the handler's unit of work
             admit_pending(context.get("token_info"), current_services())
             return handler(*args, **kwargs)
 

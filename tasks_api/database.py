@@ -374,8 +374,6 @@ class Database:
         )
 
     def unit_of_work(self, owner: Owner | None = None, *, read_only: bool = False) -> UnitOfWork:
-        if not read_only:
-            lent_connections.give_back()  # a write's session checks out its own: never hold two
         return UnitOfWork(
             self.reading_session_factory if read_only else self.session_factory,
             self.sign_in_limits,
@@ -388,7 +386,7 @@ class Database:
 
     def admit(self, identity: Identity) -> Owner:
         """The request's owner, from one autocommitted statement (see ``models.user_admission``).
-        Its connection is then lent to the request's read (``tasks_api.lent_connections``)."""
+        Its connection is then lent to the request's unit of work (``tasks_api.lent_connections``)."""
         connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
             owner = admit(connection, identity, self.requests_per_user_per_minute, utc_now())

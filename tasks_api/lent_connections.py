@@ -1,13 +1,11 @@
-"""Admission's connection, lent to the request's read.
+"""Admission's connection, lent to the request's unit of work.
 
-An authenticated request runs admission (one autocommitted statement) and then, for a read of
-tasks (a page, one task), one more autocommitted statement, on the same worker thread. Each
-checked a connection out of the pool and back, and a checkout costs more Python than the statement
-it serves (SQLAlchemy's ``Connection``, the pool's bookkeeping and its events). Inside
-``lending()`` (``tasks_api.admission`` runs admission and the handler in it) admission leaves its
-connection for the read to take (``take``); whatever is not taken goes back to the pool when the
-block ends. A write gives it back first (``give_back``): its session checks out a connection of its
-own for its transaction, and a request never holds two.
+An authenticated request runs admission (one autocommitted statement) and then its unit of work,
+on the same worker thread. Each checked a connection out of the pool and back, and a checkout costs
+more Python than a statement (SQLAlchemy's ``Connection``, the pool's bookkeeping and its events).
+Inside ``lending()`` (``tasks_api.admission`` runs admission and the handler in it) admission
+leaves its connection for the unit of work to take (``take``; ``models.unit_of_work`` makes it run
+transactions again for a write); whatever is not taken goes back to the pool when the block ends.
 
 The lent connection lives in a context variable, so it belongs to one request: the worker thread
 runs each request in a context of its own.
@@ -51,13 +49,6 @@ def take() -> Connection | None:
     """The lent connection, now the caller's to close; None if there is none."""
     lent = _LENT.get()
     return lent.pop() if lent else None
-
-
-def give_back() -> None:
-    """Close the lent connection, if any (back to the pool)."""
-    lent = _LENT.get()
-    if lent:
-        _close(lent)
 
 
 def _close(lent: list[Connection]) -> None:

@@ -92,7 +92,7 @@ class TestConnectionsGoBack:
         assert pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
-class TestAdmissionsConnectionIsLentToTheRead:
+class TestAdmissionsConnectionIsLentToTheUnitOfWork:
     @pytest.fixture
     def checked_out_at_each_checkout(self, client: ApiClient) -> Iterator[list[int]]:
         """For every checkout, how many connections the pool had out (that one included)."""
@@ -106,7 +106,7 @@ class TestAdmissionsConnectionIsLentToTheRead:
         yield counts
         sa.event.remove(pool, "checkout", checked_out)
 
-    def test_a_read_of_tasks_checks_out_one_connection(
+    def test_a_read_checks_out_one_connection(
         self, client: ApiClient, checked_out_at_each_checkout: list[int]
     ) -> None:
         task = create_task(client)
@@ -115,9 +115,9 @@ class TestAdmissionsConnectionIsLentToTheRead:
         assert client.get(task_url(task["id"])).status_code == 200
         assert client.get(tasks_url(), params={"limit": 1}).status_code == 200
 
-        assert checked_out_at_each_checkout == [1, 1]  # was two per read: admission's, then the read's
+        assert checked_out_at_each_checkout == [1, 1]  # was two a request: admission's, then the read's
 
-    def test_a_write_never_holds_two_connections(
+    def test_a_write_checks_out_one_connection(
         self, client: ApiClient, checked_out_at_each_checkout: list[int]
     ) -> None:
         task = create_task(client)
@@ -126,7 +126,15 @@ class TestAdmissionsConnectionIsLentToTheRead:
         assert client.patch(task_url(task["id"]), json={"title": "Oat milk"}).status_code == 200
         assert client.post(tasks_url(), json={"title": "Bread"}).status_code == 201
 
-        assert checked_out_at_each_checkout == [1, 1, 1, 1]  # admission's back before the write's
+        assert checked_out_at_each_checkout == [1, 1]  # was two a request: admission's, then the write's
+
+    def test_a_read_through_the_session_checks_out_one_connection(
+        self, client: ApiClient, checked_out_at_each_checkout: list[int]
+    ) -> None:
+        assert client.get("/api/alice/lists").status_code == 200
+        assert client.get("/api/alice/tags").status_code == 200
+
+        assert checked_out_at_each_checkout == [1, 1]
 
 
 class TestEachRequestIsCountedOnce:

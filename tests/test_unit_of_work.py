@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -49,38 +50,50 @@ def used_autocommitted(engine: sa.Engine) -> None:
         connection.execute(sa.text("SELECT 1"))
 
 
-@pytest.fixture(params=["fresh", "last used autocommitted"])
-def pooled_connection(request: pytest.FixtureRequest, engine: sa.Engine) -> None:
-    """The pool's one connection as the unit of work finds it: a switch into or out of autocommit
-    waits for a statement that needs the other mode (tasks_api.database.LazyAutocommitConnection)."""
+def admissions_connection(engine: sa.Engine) -> Connection:
+    """What admission lends the request's unit of work (tasks_api.lent_connections)."""
+    connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    connection.execute(sa.text("SELECT 1"))
+    return connection
+
+
+@pytest.fixture(params=["fresh", "last used autocommitted", "lent by admission"])
+def new_unit_of_work(
+    request: pytest.FixtureRequest, engine: sa.Engine, units_of_work: sessionmaker[Session]
+) -> Callable[[], UnitOfWork]:
+    """Units of work as a request makes them, on the pool's one connection as they find it: a
+    switch into or out of autocommit waits for a statement that needs the other mode
+    (tasks_api.database.LazyAutocommitConnection), and admission may lend the connection it used
+    (a second checkout would wait for the pool's timeout and fail)."""
     if request.param == "last used autocommitted":
         used_autocommitted(engine)
+    lent = (lambda: admissions_connection(engine)) if request.param == "lent by admission" else (lambda: None)
+    return lambda: UnitOfWork(units_of_work, LIMITS, lent_connection=lent)
 
 
-@pytest.mark.usefixtures("pooled_connection")
 class TestLeavingTheBlock:
     def test_what_was_committed_is_kept(
-        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+        self, engine: sa.Engine, new_unit_of_work: Callable[[], UnitOfWork]
     ) -> None:
-        with UnitOfWork(units_of_work, LIMITS) as uow:
+        with new_unit_of_work() as uow:
             register(uow, "kept@example.com")
             uow.commit()
 
         assert stored(engine) == ["kept@example.com"]
 
     def test_without_commit_nothing_is_written(
-        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+        self, engine: sa.Engine, new_unit_of_work: Callable[[], UnitOfWork]
     ) -> None:
-        with UnitOfWork(units_of_work, LIMITS) as uow:
+        with new_unit_of_work() as uow:
             register(uow, "flushed@example.com")  # sent to the server, in the open transaction
 
         assert stored(engine) == []
 
     def test_on_an_error_nothing_is_written(
-        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+        self, engine: sa.Engine, new_unit_of_work: Callable[[], UnitOfWork]
     ) -> None:
         def fail_half_way() -> None:
-            with UnitOfWork(units_of_work, LIMITS) as uow:
+            with new_unit_of_work() as uow:
                 register(uow, "half@example.com")
                 raise LookupError
 
@@ -90,9 +103,9 @@ class TestLeavingTheBlock:
         assert stored(engine) == []
 
     def test_after_a_commit_later_changes_are_not_written(
-        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+        self, engine: sa.Engine, new_unit_of_work: Callable[[], UnitOfWork]
     ) -> None:
-        with UnitOfWork(units_of_work, LIMITS) as uow:
+        with new_unit_of_work() as uow:
             register(uow, "first@example.com")
             uow.commit()
             register(uow, "second@example.com")
@@ -100,29 +113,29 @@ class TestLeavingTheBlock:
         assert stored(engine) == ["first@example.com"]
 
     def test_after_a_failed_statement_the_connection_serves_the_next_one(
-        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+        self, engine: sa.Engine, new_unit_of_work: Callable[[], UnitOfWork]
     ) -> None:
-        with UnitOfWork(units_of_work, LIMITS) as uow:
+        with new_unit_of_work() as uow:
             register(uow, "taken@example.com")
             uow.commit()
 
         def register_again() -> None:
-            with UnitOfWork(units_of_work, LIMITS) as uow:
+            with new_unit_of_work() as uow:
                 register(uow, "TAKEN@example.com")  # the failed INSERT aborts the transaction
 
         with pytest.raises(EmailAlreadyRegistered):
             register_again()
-        with UnitOfWork(units_of_work, LIMITS) as uow:  # the same connection, rolled back
+        with new_unit_of_work() as uow:  # the same connection, rolled back
             register(uow, "next@example.com")
             uow.commit()
 
         assert stored(engine) == ["next@example.com", "taken@example.com"]
 
     def test_the_connection_goes_back_to_the_pool_idle(
-        self, engine: sa.Engine, units_of_work: sessionmaker[Session]
+        self, engine: sa.Engine, new_unit_of_work: Callable[[], UnitOfWork]
     ) -> None:
         for _ in range(3):
-            with UnitOfWork(units_of_work, LIMITS) as uow:
+            with new_unit_of_work() as uow:
                 register(uow, "again@example.com")
 
         assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
@@ -139,7 +152,7 @@ class TestLeavingTheBlock:
 class TestAfterAnAutocommittedUse:
     """Connections switch into and out of autocommit only when a statement needs the other mode
     (tasks_api.database.LazyAutocommitConnection): each switch releases the GIL. What a unit of
-    work writes after such a use: TestLeavingTheBlock, run both ways."""
+    work writes after such a use: TestLeavingTheBlock, run every way."""
 
     def test_the_connection_goes_back_to_the_pool_still_autocommitted(self, engine: sa.Engine) -> None:
         used_autocommitted(engine)
