@@ -17,11 +17,12 @@ from models.idempotency import StoredResponse
 from models.input import parse_input
 from models.task import Task, TaskCreate, TaskUpdate
 from models.task_query import TaskFilters, TaskOrder
-from models.task_rows import TaskRow, task_json
+from models.task_rows import TaskRow, task_json, task_version
 
 
 def _task_result(task: TaskRow | Task, user_id: str) -> HandlerResult:
-    return json_result(task_json(task, user_id), 200, {"ETag": entity_tag(task.version)})
+    body = task_json(task, user_id)
+    return json_result(body, 200, {"ETag": body["etag"]})
 
 
 def list_tasks(
@@ -53,7 +54,7 @@ def create_task(user_id: str, body: dict[str, Any]) -> HandlerResult:
 def get_task(user_id: str, task_id: str) -> HandlerResult | Response:
     with owners_unit_of_work(user_id, read_only=True) as uow:
         task = uow.tasks.get(UUID(task_id))
-    return not_modified(task.version) or _task_result(task, user_id)
+    return not_modified(task_version(task)) or _task_result(task, user_id)
 
 
 def replace_task(user_id: str, task_id: str, body: dict[str, Any]) -> HandlerResult:

@@ -206,9 +206,10 @@ class TaskRepository:
         such task (404). No second round trip, on success or failure.
         """
         row = self._execute(statement, {**parameters, **self._owned(task_id)}).first()
-        if row is None or (row.id is None and precondition is None):
+        changed = row is not None and row._mapping["id"] is not None  # by name: see task_json
+        if row is None or (not changed and precondition is None):
             raise TaskNotFound(task_id)
-        if row.id is None:
+        if not changed:
             raise PreconditionFailed
         return row
 

@@ -49,6 +49,12 @@ class _TaskAttributes:
         return getattr(self._task, name)
 
 
+def task_version(task: TaskRow | Task) -> int:
+    """The task's version, read from a row by name (see ``task_json``)."""
+    version: int = task._mapping["version"] if isinstance(task, sa.Row) else task.version
+    return version
+
+
 def task_json(task: TaskRow | Task, user_id: str) -> dict[str, Any]:
     """The task as the contract's ``Task``. ``user_id`` is the owner's subject, as clients know it
     (the row's ``user_id`` is the owner's internal key, which differs for identity-provider users)."""

@@ -122,11 +122,14 @@ def admit(connection: sa.Connection, identity: Identity, requests_per_window: in
         row = connection.execute(_ADMIT_EXISTING, parameters).first()
     if row is None:
         raise TokenRevoked
-    if row.request_count > requests_per_window:
-        window_ends = row.request_window_started_at + RATE_WINDOW
+    # By name through the row's mapping: a row's attribute access first fails as an attribute and
+    # formats an AttributeError (models.task_rows.task_json says the same).
+    user = row._mapping
+    if user["request_count"] > requests_per_window:
+        window_ends = user["request_window_started_at"] + RATE_WINDOW
         raise RequestRateExceeded(
             limit=requests_per_window,
             window_seconds=int(RATE_WINDOW.total_seconds()),
             retry_after_seconds=max(1, math.ceil((window_ends - now).total_seconds())),
         )
-    return Owner(id=row.id, email=row.email, name=row.name, subject=row.subject)
+    return Owner(id=user["id"], email=user["email"], name=user["name"], subject=user["subject"])

@@ -190,7 +190,10 @@ def _roll_back_only_what_is_open(engine: Engine) -> None:
     do_rollback = engine.dialect.do_rollback
 
     def roll_back_if_open(dbapi_connection: Any) -> None:
-        if dbapi_connection.get_transaction_status() != TRANSACTION_STATUS_IDLE:
+        # The pool passes its proxy, which forwards unknown attributes only after a failed lookup
+        # (an AttributeError formatted per call): ask the driver's connection itself.
+        driver_connection = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
+        if driver_connection.get_transaction_status() != TRANSACTION_STATUS_IDLE:
             do_rollback(dbapi_connection)
 
     engine.dialect.do_rollback = roll_back_if_open  # type: ignore[method-assign]
