@@ -33,6 +33,7 @@ from tasks_api.contract import HTTP_METHODS, Contract
 from tasks_api.cors import ContractCORSMiddleware
 from tasks_api.cursors import CursorCodec
 from tasks_api.database import Database, resolve_database_url
+from tasks_api.handler_threads import hand_off_through_the_executor, start_handler_threads
 from tasks_api.hashing_shedding import PasswordHashingShedding
 from tasks_api.http_edge import HTTP_LIMITS_STATE_KEY, HttpLimits
 from tasks_api.json_responses import OrjsonJsonifier
@@ -90,6 +91,7 @@ def _acceptable_request_id(value: str) -> bool:
 def create_app(settings: Settings) -> AsyncApp:
     accept_openapi_31()
     reuse_per_operation_work()
+    hand_off_through_the_executor()
     database = Database.for_url(resolve_database_url(settings), settings)
     contract = Contract.load(SPEC_PATH)
     secret = resolve_jwt_secret(settings)
@@ -118,13 +120,16 @@ def create_app(settings: Settings) -> AsyncApp:
 
     @asynccontextmanager
     async def lifespan(_: ConnexionMiddleware) -> AsyncIterator[dict[str, Any]]:
-        # Connexion runs sync handlers (and Starlette its threadpool work) on anyio's default
-        # limiter, which belongs to this event loop.
+        # Connexion runs sync handlers and renderers on the loop's executor
+        # (tasks_api.handler_threads); what else runs on threads (a provider's token checked
+        # against its key set) goes through anyio's default limiter. Both belong to this loop.
+        handler_threads = start_handler_threads(settings.handler_threads)
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.handler_threads
         # Starlette copies this into every request's ``request.state``; uvicorn hands the same
         # dict to its protocols, where tasks_api.http_edge reads its limits.
         yield {SERVICES_STATE_KEY: services, HTTP_LIMITS_STATE_KEY: HttpLimits.from_settings(settings)}
         hashing.shutdown()
+        handler_threads.shutdown(wait=False)
         database.engine.dispose()
         metrics.process_stopped()
 

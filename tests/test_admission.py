@@ -8,6 +8,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import anyio.to_thread
+import connexion.decorators.main
+import connexion.middleware.exceptions
 import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -26,16 +28,20 @@ INVALID_TASK = {"title": ""}  # the contract's minLength is 1
 
 @pytest.fixture
 def thread_hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the functions the app hands to a worker thread (Starlette's threadpool and
-    Connexion's sync handlers and renderers all go through ``anyio.to_thread.run_sync``)."""
+    """The names of the functions the app hands to a worker thread (Connexion's sync handlers and
+    renderers, through ``tasks_api.handler_threads``; anything else through anyio)."""
     handed: list[str] = []
-    run_sync = anyio.to_thread.run_sync
 
-    async def counting(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        handed.append(getattr(function, "__qualname__", repr(function)))
-        return await run_sync(function, *args, **kwargs)
+    def counting(hand_off: Callable[..., Any]) -> Callable[..., Any]:
+        async def counted(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            handed.append(getattr(function, "__qualname__", repr(function)))
+            return await hand_off(function, *args, **kwargs)
 
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+        return counted
+
+    for module in (connexion.decorators.main, connexion.middleware.exceptions):
+        monkeypatch.setattr(module, "run_in_threadpool", counting(module.run_in_threadpool))
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting(anyio.to_thread.run_sync))
     return handed
 
 
