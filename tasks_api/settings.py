@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         default=5, ge=1, description="An idle keep-alive connection is closed after this."
     )
     handler_threads: int = Field(
-        default=40,  # anyio's own default
+        default=40,  # anyio's default, which Connexion used before tasks_api.handler_threads
         ge=1,
         description="Requests one worker process runs on threads at once (handlers, admission); the "
         "rest wait on its event loop. Fewer contend less for the GIL (6 served 12-18% more of the "
