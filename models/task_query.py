@@ -83,8 +83,8 @@ class FilterShape:
         return conditions
 
 
-def _compared(column: sa.Column[Any], operator: Callable[[Any, Any], Any], name: str) -> Callable[[], Any]:
-    return lambda: operator(column, sa.bindparam(name, type_=column.type))
+def _compared(column: sa.Column[Any], compare: Callable[[Any, Any], Any], name: str) -> Callable[[], Any]:
+    return lambda: compare(column, sa.bindparam(name, type_=column.type))
 
 
 # Each filter that compares a column with its value, as a condition on its bound parameter.

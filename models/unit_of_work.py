@@ -71,7 +71,11 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         lent = self._lent_connection()
         if lent is not None and not self._read_only:
-            lent = _in_transactions(lent)
+            try:
+                lent = _in_transactions(lent)
+            except BaseException:
+                lent.close()  # it is this unit of work's to close, and the block never starts
+                raise
         # Closed when the block ends: the connection lent to this unit of work, or the one its
         # task reads open.
         self._connection: Connection | None = lent
