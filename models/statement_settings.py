@@ -29,7 +29,8 @@ def send_statement_settings(engine: sa.Engine) -> None:
     The dialect's ``do_execute`` is wrapped rather than a ``before_cursor_execute`` listener
     added: any engine-level listener makes every connection join its events to the engine's and
     run them on each statement, checkout and commit, ~30 us of Python a request's connection
-    (docs/performance.md, eighth pass; tests/test_unit_of_work.py keeps the engine without them).
+    (docs/performance.md, eighth pass; tests/test_database_connection.py::TestTheEngine keeps the
+    engine without them).
     """
     do_execute = engine.dialect.do_execute
 

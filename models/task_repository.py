@@ -79,8 +79,9 @@ class TaskRepository:
         """Up to ``limit`` matching tasks in ``order`` after the position ``after``, and the
         position the next page starts after (None on the last page)."""
         timeout_ms = self._fair_share.listing_timeout_ms
-        statement = page_statement(filters.shape(), order, after is not None, timeout_ms)
-        parameters = {"owner": self._owner.id, "row_limit": limit + 1} | filters.parameters()
+        shape, filter_values = filters.statement_inputs()
+        statement = page_statement(shape, order, after is not None, timeout_ms)
+        parameters = {"owner": self._owner.id, "row_limit": limit + 1, **filter_values}
         if after is not None:
             parameters |= order.position_parameters(after)
         try:

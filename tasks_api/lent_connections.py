@@ -35,8 +35,8 @@ def lending() -> Iterator[None]:
 
 
 def lend(connection: Connection) -> bool:
-    """Keep ``connection`` (autocommitted) for the request's read. False outside ``lending()``: the
-    caller closes it."""
+    """Keep ``connection`` (autocommitted) for the request's unit of work. False outside
+    ``lending()``: the caller closes it."""
     lent = _LENT.get()
     if lent is None:
         return False

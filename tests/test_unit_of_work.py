@@ -44,17 +44,16 @@ def stored(engine: sa.Engine) -> list[str]:
         return list(connection.scalars(sa.text("SELECT email FROM users ORDER BY email")))
 
 
-def used_autocommitted(engine: sa.Engine) -> None:
-    """What an admission or a read does with its connection."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(sa.text("SELECT 1"))
-
-
 def admissions_connection(engine: sa.Engine) -> Connection:
     """What admission lends the request's unit of work (tasks_api.lent_connections)."""
     connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     connection.execute(sa.text("SELECT 1"))
     return connection
+
+
+def used_autocommitted(engine: sa.Engine) -> None:
+    """What an admission or a read does with its connection, given back."""
+    admissions_connection(engine).close()
 
 
 @pytest.fixture(params=["fresh", "last used autocommitted", "lent by admission"])
